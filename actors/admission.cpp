@@ -1,0 +1,46 @@
+#include "actors/admission.hpp"
+
+#include "config/logging.hpp"
+
+namespace stagee {
+
+namespace {
+
+void flush(admission_actor::stateful_pointer<admission_state> self) {
+  auto batch = self->state.pending.take(self, self->state.max_batch);
+  if (batch.empty())
+    return;
+  std::vector<admit_request> requests;
+  requests.reserve(batch.size());
+  for (auto& e : batch)
+    requests.push_back(e.request);
+  auto result = self->state.store->admit(requests);
+  if (!result) {
+    logging::write(*logging::get("db"), spdlog::level::err, "admission batch failed",
+                   {{"batch_size", batch.size()}, {"error", to_string(result.error())}});
+    for (auto& e : batch)
+      e.promise.deliver(result.error());
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& r = (*result)[i];
+    if (r)
+      batch[i].promise.deliver(std::move(*r));
+    else
+      batch[i].promise.deliver(r.error());
+  }
+}
+
+} // namespace
+
+admission_actor::behavior_type admission(admission_actor::stateful_pointer<admission_state> self,
+                                         std::string db_url, admission_settings settings) {
+  self->state.db = std::make_unique<db_session>(std::move(db_url));
+  self->state.store = std::make_unique<admission_store>(*self->state.db, settings);
+  return {
+    [=](admit_request& req) { return self->state.pending.park(self, std::move(req)); },
+    [=](flush_atom) { flush(self); },
+  };
+}
+
+} // namespace stagee

@@ -1,0 +1,213 @@
+#include "actors/execution.hpp"
+
+#include <algorithm>
+
+#include "messages/errors.hpp"
+
+namespace stagee {
+
+namespace {
+
+using self_ptr = execution_actor::stateful_pointer<execution_state>;
+
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+spdlog::logger& lg() {
+  static auto l = logging::get("exec");
+  return *l;
+}
+
+void journal(self_ptr self);
+
+void finish(self_ptr self) {
+  auto& st = self->state;
+  st.log.status = to_string(st.snapshot.status);
+  st.log.error_class = st.snapshot.error_class;
+  st.log.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - st.started).count();
+  st.log.step.clear();
+  st.log.target.clear();
+  logging::write(lg(), spdlog::level::info, "execution finished", st.log);
+  self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
+  self->quit();
+}
+
+/// Applies a trigger and journals the resulting transition.
+void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}) {
+  auto& st = self->state;
+  auto r = apply(st.snapshot, t);
+  if (r.error) {
+    logging::write(lg(), spdlog::level::err, "illegal transition refused", st.log,
+                   {{"trigger", to_string(r.error->kind)}, {"reason", r.error->reason}});
+    finish(self);
+    return;
+  }
+  auto& tr = *r.ok;
+  journal_append a;
+  a.node = st.settings.node;
+  a.expected_seq = st.snapshot.last_seq;
+  a.snapshot = std::move(tr.next);
+  a.changed_runs = std::move(tr.changed_runs);
+  a.outputs = std::move(outputs);
+  a.events = std::move(tr.events);
+  st.in_flight = std::move(a);
+  st.run_after_commit = tr.run_next;
+  journal(self);
+}
+
+void on_step_result(self_ptr self, step_result res) {
+  auto& st = self->state;
+  auto& run = st.snapshot.runs[static_cast<size_t>(res.run_index)];
+  logging::write(lg(), res.status == step_status::succeeded ? spdlog::level::info
+                                                            : spdlog::level::warn,
+                 "step run finished", st.log,
+                 {{"step", run.step_name}, {"target", run.target},
+                  {"outcome", to_string(res.status)},
+                  {"exit_code", res.exit_code ? nlohmann::json(*res.exit_code) : nlohmann::json()},
+                  {"step_duration_ms", res.duration_ms}});
+  trigger t;
+  t.kind = trigger_kind::run_finished;
+  t.by = st.settings.node;
+  t.now_us = now_us();
+  t.run_index = res.run_index;
+  t.outcome = res.status;
+  t.exit_code = res.exit_code;
+  fire(self, t, {std::move(res.output)});
+}
+
+void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_t idx) {
+  auto& st = self->state;
+  run_step req;
+  req.execution_id = st.record.execution_id;
+  req.run_index = idx;
+  req.step_name = run.step_name;
+  req.target = run.target;
+  req.attempt = run.attempt;
+  req.argv = expand_argv(step.command, run.target);
+  req.idempotency_key = st.record.execution_id + "/" + run.step_name + "/" + run.target;
+  req.timeout_ms = step.timeout_ms > 0 ? step.timeout_ms
+                   : st.record.step_timeout_ms > 0 ? st.record.step_timeout_ms
+                                                   : st.settings.default_step_timeout_ms;
+  req.output_cap_bytes = st.settings.output_cap_bytes;
+  auto runner = self->spawn<caf::detached>(shell_runner, st.settings.shell);
+  auto deadline = std::chrono::milliseconds{req.timeout_ms + st.settings.shell.kill_grace_ms
+                                            + 5000};
+  self->request(runner, deadline, std::move(req))
+    .then([=](step_result& res) { on_step_result(self, std::move(res)); },
+          [=](caf::error& err) {
+            step_result res;
+            res.run_index = idx;
+            res.status = step_status::failed;
+            res.output.run_index = idx;
+            res.output.error = "step runner failed: " + self->system().render(err);
+            on_step_result(self, std::move(res));
+          });
+}
+
+/// Runs one step run whose step_started snapshot is committed.
+void dispatch(self_ptr self, int32_t idx) {
+  auto& st = self->state;
+  auto& run = st.snapshot.runs[static_cast<size_t>(idx)];
+  auto& step = st.record.frozen_plan.steps[static_cast<size_t>(run.step_index)];
+  st.log.step = run.step_name;
+  st.log.target = run.target;
+  logging::write(lg(), spdlog::level::debug, "step run starting", st.log,
+                 {{"attempt", run.attempt}, {"executor", to_string(step.executor)}});
+  switch (step.executor) {
+    case executor_kind::noop: {
+      step_result res;
+      res.run_index = idx;
+      res.status = step_status::succeeded;
+      res.exit_code = 0;
+      res.output.run_index = idx;
+      on_step_result(self, std::move(res));
+      return;
+    }
+    case executor_kind::shell:
+      run_shell(self, run, step, idx);
+      return;
+  }
+}
+
+void committed(self_ptr self) {
+  auto& st = self->state;
+  auto from = st.snapshot.status;
+  st.snapshot = std::move(st.in_flight->snapshot);
+  st.in_flight.reset();
+  st.journal_failures = 0;
+  if (st.snapshot.status != from) {
+    st.log.status = to_string(st.snapshot.status);
+    logging::write(lg(), spdlog::level::info, "execution transition", st.log,
+                   {{"from", to_string(from)}, {"to", to_string(st.snapshot.status)}});
+  }
+  if (is_terminal(st.snapshot.status)) {
+    finish(self);
+    return;
+  }
+  if (auto idx = st.run_after_commit) {
+    st.run_after_commit.reset();
+    dispatch(self, *idx);
+  }
+}
+
+void journal_failed(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  if (err == stagee_errc::owner_lost) {
+    logging::write(lg(), spdlog::level::warn,
+                   "execution journaled by another owner; stopping here", st.log);
+    self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
+    self->quit();
+    return;
+  }
+  auto backoff = std::min<int64_t>(st.settings.journal_retry_ms << std::min(st.journal_failures, 5),
+                                   5000);
+  ++st.journal_failures;
+  logging::write(lg(), spdlog::level::warn, "journal write failed; retrying", st.log,
+                 {{"error", self->system().render(err)}, {"retry_in_ms", backoff}});
+  self->delayed_send(self, std::chrono::milliseconds{backoff}, caf::tick_atom::value);
+}
+
+void journal(self_ptr self) {
+  auto& st = self->state;
+  self->request(st.bus, caf::infinite, *st.in_flight)
+    .then([=](journal_committed&) { committed(self); },
+          [=](caf::error& err) { journal_failed(self, err); });
+}
+
+} // namespace
+
+execution_actor::behavior_type execution(self_ptr self, execution_record record,
+                                         trigger first, execution_settings settings,
+                                         event_bus_actor bus,
+                                         worker_supervisor_actor supervisor) {
+  auto& st = self->state;
+  st.snapshot = record.snapshot;
+  st.record = std::move(record);
+  st.settings = std::move(settings);
+  st.bus = std::move(bus);
+  st.supervisor = std::move(supervisor);
+  auto& p = st.record.frozen_plan;
+  st.log.exec_id = st.record.execution_id;
+  st.log.tenant_id = st.record.tenant_id;
+  st.log.actor_id = st.record.actor_id;
+  st.log.plan_hash = st.record.plan_hash;
+  st.log.action = p.action;
+  st.log.targets = p.targets;
+  st.log.worker_id = st.settings.node;
+  if (first.by.empty())
+    first.by = st.settings.node;
+  first.now_us = now_us();
+  fire(self, first);
+  return {
+    [=](caf::get_atom) { return self->state.snapshot; },
+    [=](caf::tick_atom) {
+      if (self->state.in_flight && self->state.journal_failures > 0)
+        journal(self);
+    },
+  };
+}
+
+} // namespace stagee

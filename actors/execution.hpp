@@ -1,0 +1,57 @@
+/// Execution actor: one per execution, spawned and monitored by the
+/// worker-supervisor. A thin shell around the pure FSM (execution_fsm.hpp):
+///
+///   trigger -> apply() -> journal the transition (event-bus, durable) -> on commit:
+///     run the next step run (noop inline, shell via a detached shell_runner)
+///     or, when terminal, report execution_done to the supervisor and stop.
+///
+/// Nothing runs before its "step_started" snapshot is committed, and every result
+/// is committed before the next run starts (snapshot before and after each step,
+/// R-FSM-4). A journal write that fails because the database is away is retried
+/// with backoff; one refused by the seq guard (owner_lost) stops the actor at once.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "actors/execution_fsm.hpp"
+#include "actors/shell_runner.hpp"
+#include "config/logging.hpp"
+#include "messages/event_bus.hpp"
+#include "messages/worker.hpp"
+
+namespace stagee {
+
+struct execution_settings {
+  std::string node;                          // worker id recorded on the execution
+  int64_t default_step_timeout_ms = 60000;   // when neither step nor policy sets one
+  int64_t output_cap_bytes = 64 * 1024;      // per stream
+  int64_t journal_retry_ms = 250;            // first backoff; doubles up to 5 s
+  shell_runner_settings shell;
+};
+
+struct execution_state {
+  static inline const char* name = "execution";
+  execution_record record;
+  execution_snapshot snapshot; // last committed
+  execution_settings settings;
+  event_bus_actor bus;
+  worker_supervisor_actor supervisor;
+  std::optional<journal_append> in_flight; // written but not yet committed
+  std::optional<int32_t> run_after_commit;
+  int journal_failures = 0;
+  logging::log_context log;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+/// @param record     identity, frozen plan and the snapshot to continue from
+/// @param first      start (new), resume (claimed / restarted) or fail (restart budget spent)
+/// @param settings   node name, timeouts, output cap
+/// @param bus        where transitions are journaled
+/// @param supervisor receives execution_done
+execution_actor::behavior_type execution(execution_actor::stateful_pointer<execution_state> self,
+                                         execution_record record, trigger first,
+                                         execution_settings settings, event_bus_actor bus,
+                                         worker_supervisor_actor supervisor);
+
+} // namespace stagee

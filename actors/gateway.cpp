@@ -1,0 +1,212 @@
+#include "actors/gateway.hpp"
+
+#include <chrono>
+
+#include "actors/execution_fsm.hpp"
+#include "config/logging.hpp"
+#include "messages/errors.hpp"
+
+namespace stagee {
+
+namespace {
+
+using self_ptr = gateway_actor::stateful_pointer<gateway_state>;
+using submit_promise = caf::typed_response_promise<submit_reply>;
+
+spdlog::logger& lg() {
+  static auto l = logging::get("gateway");
+  return *l;
+}
+
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string new_uuid(std::mt19937_64& rng) {
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL; // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL; // RFC 4122 variant
+  char buf[37];
+  snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+           static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
+           static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+           static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+  return buf;
+}
+
+caf::error invalid(const std::string& field, const std::string& message) {
+  return make_stagee_error(stagee_errc::invalid_request, field, message);
+}
+
+/// Checks caller identity and key; returns an error naming the bad field.
+caf::error check_submit_fields(const submit_request& req) {
+  if (!valid_identifier(req.tenant_id))
+    return invalid("tenant", "tenant id must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
+  if (!valid_identifier(req.principal))
+    return invalid("principal", "principal must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
+  if (!req.idempotency_key.empty() && !valid_identifier(req.idempotency_key))
+    return invalid("idempotency_key",
+                   "idempotency key must be 1..128 characters of [A-Za-z0-9._@:-]");
+  if (req.request_id.size() > 128)
+    return invalid("request_id", "request id longer than 128 characters");
+  return caf::none;
+}
+
+caf::error check_execution_id(const std::string& id) {
+  if (!valid_uuid(id))
+    return invalid("execution_id", "execution id must be a UUID (8-4-4-4-12 hex digits)");
+  return caf::none;
+}
+
+void log_submit(const admit_request& ar, const submit_reply& rep, const char* what) {
+  logging::log_context ctx;
+  ctx.request_id = ar.request_id;
+  ctx.exec_id = rep.execution_id;
+  ctx.tenant_id = ar.record.tenant_id;
+  ctx.actor_id = ar.record.actor_id;
+  ctx.plan_hash = rep.plan_hash;
+  ctx.action = ar.record.frozen_plan.action;
+  ctx.targets = ar.record.frozen_plan.targets;
+  ctx.status = to_string(rep.status);
+  logging::write(lg(), spdlog::level::info, what, ctx,
+                 {{"mode", to_string(rep.mode)}, {"duplicate", rep.duplicate}});
+}
+
+/// Builds the admission request for a validated plan.
+admit_request make_admission(self_ptr self, const submit_request& req, parsed_plan parsed) {
+  auto& st = self->state;
+  auto& p = parsed.value;
+  auto policy_id = to_string(p.sla) + "_" + to_string(p.action_cls);
+  timeout_policy policy{policy_id, 10000, 10000};
+  if (auto i = st.settings.policies.find(policy_id); i != st.settings.policies.end())
+    policy = i->second;
+  admit_request ar;
+  auto& rec = ar.record;
+  rec.execution_id = new_uuid(st.rng);
+  rec.tenant_id = req.tenant_id;
+  rec.actor_id = req.principal;
+  rec.plan_hash = parsed.plan_hash;
+  rec.idempotency_key = req.idempotency_key.empty()
+                          ? derive_idempotency_key(parsed.canonical_json, req.tenant_id,
+                                                   req.principal)
+                          : req.idempotency_key;
+  rec.mode = decide_mode(p, req.mode, policy.step_timeout_ms);
+  rec.step_timeout_ms = policy.step_timeout_ms;
+  rec.frozen_plan = std::move(p);
+  auto tr = admit(initial_snapshot(rec.execution_id, rec.frozen_plan), rec.mode,
+                  "principal:" + req.principal, now_us());
+  rec.snapshot = std::move(tr.next);
+  ar.events = std::move(tr.events);
+  ar.canonical_json = std::move(parsed.canonical_json);
+  ar.execution_timeout_ms = policy.execution_timeout_ms;
+  ar.timeout_policy_id = policy.id;
+  ar.request_id = req.request_id.empty() ? new_uuid(st.rng) : req.request_id;
+  if (rec.mode == execution_mode::immediate) {
+    ar.node = st.settings.node;
+    ar.lease_ms = st.settings.lease_ms;
+  }
+  return ar;
+}
+
+void run_immediate(self_ptr self, admit_request ar, submit_reply rep, submit_promise rp) {
+  auto deadline = std::chrono::milliseconds{ar.execution_timeout_ms
+                                            + self->state.settings.immediate_margin_ms};
+  self->request(self->state.supervisor, deadline, run_request{ar.record})
+    .then(
+      [=](execution_done& d) mutable {
+        rep.status = d.status;
+        log_submit(ar, rep, "immediate execution ended");
+        rp.deliver(rep);
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+submit_promise submit(self_ptr self, submit_request& req) {
+  auto rp = self->make_response_promise<submit_reply>();
+  if (auto err = check_submit_fields(req)) {
+    rp.deliver(std::move(err));
+    return rp;
+  }
+  auto parsed = parse_plan(req.plan_json, self->state.settings.limits);
+  if (auto perr = std::get_if<plan_error>(&parsed)) {
+    auto code = perr->too_large ? stagee_errc::plan_too_large : stagee_errc::invalid_plan;
+    logging::write(lg(), spdlog::level::info, "submit rejected",
+                   {{"tenant_id", req.tenant_id}, {"error_class", to_string(code)},
+                    {"field", perr->field}});
+    rp.deliver(make_stagee_error(code, perr->field, perr->message));
+    return rp;
+  }
+  auto ar = make_admission(self, req, std::move(std::get<parsed_plan>(parsed)));
+  self->request(self->state.admission, std::chrono::seconds(60), ar)
+    .then(
+      [=](admit_reply& r) mutable {
+        submit_reply rep{r.execution_id, r.status, r.plan_hash, r.mode, r.duplicate};
+        if (r.duplicate) {
+          log_submit(ar, rep, "duplicate submit returned existing execution");
+          rp.deliver(rep);
+        } else if (r.mode == execution_mode::immediate) {
+          log_submit(ar, rep, "execution admitted");
+          run_immediate(self, std::move(ar), rep, rp);
+        } else {
+          log_submit(ar, rep, "execution admitted");
+          self->send(self->state.supervisor, poll_atom::value);
+          rp.deliver(rep);
+        }
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+} // namespace
+
+reader_actor gateway_state::reader() {
+  return readers[next_reader++ % readers.size()];
+}
+
+bool valid_uuid(const std::string& s) {
+  if (s.size() != 36)
+    return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  }
+  return true;
+}
+
+gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
+                                     admission_actor admission,
+                                     std::vector<reader_actor> readers, event_bus_actor bus,
+                                     worker_supervisor_actor supervisor) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.admission = std::move(admission);
+  st.readers = std::move(readers);
+  st.bus = std::move(bus);
+  st.supervisor = std::move(supervisor);
+  return {
+    [=](submit_request& req) { return submit(self, req); },
+    [=](const status_request& req) -> caf::result<status_reply> {
+      if (auto err = check_execution_id(req.execution_id))
+        return err;
+      return self->delegate(self->state.reader(), req);
+    },
+    [=](wait_request& req) -> caf::result<status_reply> {
+      if (auto err = check_execution_id(req.execution_id))
+        return err;
+      req.timeout_ms = std::clamp<int64_t>(req.timeout_ms, 0, self->state.settings.max_wait_ms);
+      auto rp = self->make_response_promise<status_reply>();
+      self->spawn(waiter, std::move(req), rp, self->state.reader(), self->state.bus,
+                  self->state.settings.waiter);
+      return rp;
+    },
+    [=](const subscribe_request& req) -> caf::result<subscribed> {
+      if (auto err = check_execution_id(req.execution_id))
+        return err;
+      return self->delegate(self->state.bus, req);
+    },
+  };
+}
+
+} // namespace stagee

@@ -1,0 +1,58 @@
+/// Gateway: the front door of a node (R-IF-1), published on the node's CAF port.
+///
+/// submit: check size, parse and validate the plan, derive the idempotency key,
+///   decide the mode, then let the admission writer insert it (the unique index
+///   decides duplicates). Immediate executions run on this node and the reply waits
+///   for their end; background ones are queued and the reply is immediate.
+/// status / wait / subscribe: read through readers, a waiter, the event bus.
+#pragma once
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "actors/plan_codec.hpp"
+#include "actors/waiter.hpp"
+#include "messages/gateway.hpp"
+#include "messages/store.hpp"
+#include "messages/worker.hpp"
+
+namespace stagee {
+
+struct gateway_settings {
+  std::string node;
+  plan_limits limits;
+  std::map<std::string, timeout_policy> policies; // by id
+  int64_t lease_ms = 60000;              // lease of pre-claimed immediate executions
+  int64_t max_wait_ms = 3600 * 1000;     // cap on a wait request's timeout
+  int64_t immediate_margin_ms = 30000;   // beyond the execution timeout
+  waiter_settings waiter;
+};
+
+struct gateway_state {
+  static inline const char* name = "gateway";
+  gateway_settings settings;
+  admission_actor admission;
+  std::vector<reader_actor> readers;
+  size_t next_reader = 0;
+  event_bus_actor bus;
+  worker_supervisor_actor supervisor;
+  std::mt19937_64 rng{std::random_device{}()};
+  reader_actor reader(); // round robin
+};
+
+/// @param settings  node name, limits, timeout policies
+/// @param admission inserts executions
+/// @param readers   answer status reads (round robin)
+/// @param bus       event subscriptions
+/// @param supervisor runs immediate executions, is poked for background ones
+gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
+                                     gateway_settings settings, admission_actor admission,
+                                     std::vector<reader_actor> readers, event_bus_actor bus,
+                                     worker_supervisor_actor supervisor);
+
+/// True for a canonical lowercase or uppercase 8-4-4-4-12 hex UUID.
+bool valid_uuid(const std::string& s);
+
+} // namespace stagee

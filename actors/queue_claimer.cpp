@@ -1,0 +1,31 @@
+#include "actors/queue_claimer.hpp"
+
+#include "config/logging.hpp"
+
+namespace stagee {
+
+queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_claimer_state> self,
+                                         std::string db_url) {
+  self->state.db = std::make_unique<db_session>(std::move(db_url));
+  self->state.store = std::make_unique<queue_store>(*self->state.db);
+  return {
+    [=](const claim_request& req) -> caf::result<claimed_batch> {
+      std::vector<caf::error> broken;
+      auto r = self->state.store->claim(req.node, req.max_count, req.lease_ms, &broken);
+      for (auto& err : broken)
+        logging::write(*logging::get("queue"), spdlog::level::err,
+                       "claimed execution cannot be decoded", {{"error", to_string(err)}});
+      if (!r)
+        return r.error();
+      return claimed_batch{std::move(*r)};
+    },
+    [=](const renew_request& req) -> caf::result<renewed> {
+      auto r = self->state.store->renew(req.node, req.execution_ids, req.lease_ms);
+      if (!r)
+        return r.error();
+      return renewed{*r};
+    },
+  };
+}
+
+} // namespace stagee

@@ -1,0 +1,25 @@
+/// Shell step runner (R-EXEC-1): runs one step on one target as a child process and
+/// replies with its result, then exits. Spawned detached, one per run: the child
+/// process is waited for on this actor's own thread, never on a scheduler thread.
+///
+/// The command is an argv array (no shell); `{{target}}` in an argument is replaced
+/// by the target ref. The child gets STAGEE_EXECUTION_ID, STAGEE_STEP,
+/// STAGEE_ATTEMPT, STAGEE_TARGET and STAGEE_IDEMPOTENCY_KEY.
+#pragma once
+
+#include "messages/worker.hpp"
+
+namespace stagee {
+
+struct shell_runner_settings {
+  int64_t kill_grace_ms = 1000; // SIGTERM -> SIGKILL after a timeout
+};
+
+step_runner_actor::behavior_type shell_runner(step_runner_actor::pointer self,
+                                              shell_runner_settings settings);
+
+/// Replaces every "{{target}}" in each argument (plain text substitution).
+std::vector<std::string> expand_argv(const std::vector<std::string>& argv,
+                                     const std::string& target);
+
+} // namespace stagee

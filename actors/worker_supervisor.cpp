@@ -1,0 +1,214 @@
+#include "actors/worker_supervisor.hpp"
+
+#include "actors/plan_codec.hpp"
+#include "config/logging.hpp"
+#include "messages/errors.hpp"
+
+namespace stagee {
+
+namespace {
+
+using self_ptr = worker_supervisor_actor::stateful_pointer<supervisor_state>;
+
+spdlog::logger& lg() {
+  static auto l = logging::get("queue");
+  return *l;
+}
+
+void spawn_child(self_ptr self, execution_record rec, trigger_kind kind, bool immediate,
+                 int32_t restarts) {
+  trigger first;
+  first.kind = kind;
+  if (kind == trigger_kind::fail) {
+    first.error_class = "restart_limit_exceeded";
+    first.message = "execution actor crashed " + std::to_string(restarts) + " times";
+  }
+  auto& st = self->state;
+  auto id = rec.execution_id;
+  auto child = self->spawn<caf::monitored>(execution, rec, first, st.settings.exec, st.bus,
+                                           caf::actor_cast<worker_supervisor_actor>(self));
+  st.by_address[child.address()] = id;
+  st.children[id] = supervised_child{child, std::move(rec), restarts, immediate};
+}
+
+/// Turns a stored execution (plan as canonical JSON) into a runnable record.
+caf::expected<execution_record> to_record(stored_execution& s) {
+  auto parsed = parse_plan(s.plan_json, plan_limits{64u << 20, 100000, 100000, 100000, 1u << 20});
+  if (auto err = std::get_if<plan_error>(&parsed))
+    return make_stagee_error(stagee_errc::internal, "plan_snapshot",
+                             "stored plan does not parse: " + err->field + ": " + err->message);
+  execution_record rec;
+  rec.execution_id = s.execution_id;
+  rec.tenant_id = s.tenant_id;
+  rec.actor_id = s.actor_id;
+  rec.plan_hash = s.plan_hash;
+  rec.idempotency_key = s.idempotency_key;
+  rec.mode = s.mode;
+  rec.step_timeout_ms = s.step_timeout_ms;
+  rec.frozen_plan = std::move(std::get<parsed_plan>(parsed).value);
+  rec.snapshot = std::move(s.snapshot);
+  return rec;
+}
+
+void adopt(self_ptr self, std::vector<stored_execution>& batch) {
+  for (auto& s : batch) {
+    if (self->state.children.count(s.execution_id) > 0)
+      continue; // already ours and running
+    auto rec = to_record(s);
+    if (!rec) {
+      logging::write(lg(), spdlog::level::err, "claimed execution cannot run",
+                     {{"exec_id", s.execution_id}, {"error", to_string(rec.error())}});
+      continue;
+    }
+    logging::write(lg(), spdlog::level::info, "claimed execution",
+                   {{"exec_id", rec->execution_id}, {"tenant_id", rec->tenant_id},
+                    {"status", to_string(rec->snapshot.status)},
+                    {"worker_id", self->state.settings.node}});
+    spawn_child(self, std::move(*rec), trigger_kind::resume, false, 0);
+  }
+}
+
+void claim(self_ptr self) {
+  auto& st = self->state;
+  auto free = st.settings.capacity - st.background_running();
+  if (free <= 0)
+    return;
+  if (st.claiming) {
+    st.claim_again = true;
+    return;
+  }
+  st.claiming = true;
+  claim_request req{st.settings.node, free, st.settings.lease_ms};
+  self->request(st.queue, std::chrono::seconds(30), req)
+    .then(
+      [=](claimed_batch& batch) {
+        self->state.claiming = false;
+        adopt(self, batch.executions);
+        auto full = static_cast<int32_t>(batch.executions.size()) >= free;
+        if (full || std::exchange(self->state.claim_again, false))
+          claim(self);
+      },
+      [=](caf::error& err) {
+        self->state.claiming = false;
+        logging::write(lg(), spdlog::level::warn, "claim failed",
+                       {{"error", self->system().render(err)}});
+      });
+}
+
+void renew(self_ptr self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.last_renew < std::chrono::milliseconds{st.settings.lease_ms / 3})
+    return;
+  st.last_renew = now;
+  renew_request req{st.settings.node, {}, st.settings.lease_ms};
+  for (auto& [id, child] : st.children)
+    req.execution_ids.push_back(id);
+  if (req.execution_ids.empty())
+    return;
+  self->request(st.queue, std::chrono::seconds(30), std::move(req))
+    .then([](renewed&) {},
+          [=](caf::error& err) {
+            logging::write(lg(), spdlog::level::warn, "lease renewal failed",
+                           {{"error", self->system().render(err)}});
+          });
+}
+
+void done(self_ptr self, const execution_done& d) {
+  auto& st = self->state;
+  auto i = st.children.find(d.execution_id);
+  if (i != st.children.end()) {
+    st.by_address.erase(i->second.handle.address());
+    st.children.erase(i);
+  }
+  auto w = st.waiting.find(d.execution_id);
+  if (w != st.waiting.end()) {
+    w->second.deliver(d);
+    st.waiting.erase(w);
+  }
+  claim(self);
+}
+
+/// A child died without reporting execution_done: restart it from its snapshot.
+void restart(self_ptr self, const std::string& id, const caf::error& reason) {
+  auto& st = self->state;
+  auto& child = st.children[id];
+  auto restarts = child.restarts + 1;
+  auto immediate = child.immediate;
+  logging::write(lg(), spdlog::level::err, "execution actor crashed",
+                 {{"exec_id", id}, {"reason", self->system().render(reason)},
+                  {"restarts", restarts}});
+  self->request(st.reader, std::chrono::seconds(30), load_request{id})
+    .then(
+      [=](stored_execution& s) {
+        auto rec = to_record(s);
+        if (!rec || is_terminal(rec->snapshot.status)) {
+          done(self, execution_done{id, rec ? rec->snapshot.status : execution_status::failed});
+          return;
+        }
+        auto first = restarts > self->state.settings.restart_budget ? trigger_kind::fail
+                                                                    : trigger_kind::resume;
+        spawn_child(self, std::move(*rec), first, immediate, restarts);
+      },
+      [=](caf::error& err) {
+        logging::write(lg(), spdlog::level::err, "cannot reload crashed execution",
+                       {{"exec_id", id}, {"error", self->system().render(err)}});
+        done(self, execution_done{id, execution_status::failed});
+      });
+}
+
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto i = st.by_address.find(dm.source);
+  if (i == st.by_address.end())
+    return; // already reported execution_done
+  auto id = i->second;
+  st.by_address.erase(i);
+  restart(self, id, dm.reason);
+}
+
+} // namespace
+
+int32_t supervisor_state::background_running() const {
+  int32_t n = 0;
+  for (auto& [id, child] : children)
+    n += child.immediate ? 0 : 1;
+  return n;
+}
+
+worker_supervisor_actor::behavior_type
+worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor bus,
+                  queue_actor queue, reader_actor reader) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.bus = std::move(bus);
+  st.queue = std::move(queue);
+  st.reader = std::move(reader);
+  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  // Children are monitored, not linked: on shutdown stop them, then ourselves.
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    for (auto& [id, child] : self->state.children)
+      self->send_exit(child.handle, em.reason);
+    self->quit(em.reason);
+  });
+  self->send(self, caf::tick_atom::value);
+  return {
+    [=](run_request& req) {
+      auto id = req.record.execution_id;
+      auto rp = self->make_response_promise<execution_done>();
+      self->state.waiting[id] = rp;
+      spawn_child(self, std::move(req.record), trigger_kind::start, true, 0);
+      return rp;
+    },
+    [=](const execution_done& d) { done(self, d); },
+    [=](poll_atom) { claim(self); },
+    [=](caf::tick_atom) {
+      claim(self);
+      renew(self);
+      self->delayed_send(self, std::chrono::milliseconds{self->state.settings.claim_interval_ms},
+                         caf::tick_atom::value);
+    },
+  };
+}
+
+} // namespace stagee

@@ -1,0 +1,58 @@
+/// Event-bus protocol: execution actors journal their transitions here; the bus
+/// commits them in batches (one transaction per batch) and then forwards the events
+/// to subscribers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/execution.hpp"
+#include "messages/gateway.hpp"
+
+namespace stagee {
+
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
+/// One FSM transition to make durable: the snapshot after it, the step rows it
+/// changed, captured outputs and its events. Applied only if the execution's last
+/// committed seq still equals expected_seq (otherwise owner_lost).
+struct journal_append {
+  std::string node;              // worker_id recorded on the execution row
+  int64_t expected_seq = 0;
+  execution_snapshot snapshot;
+  std::vector<int32_t> changed_runs;
+  std::vector<step_output> outputs;
+  std::vector<execution_event> events;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journal_append& x) {
+  return f(caf::meta::type_name("journal_append"), x.node, x.expected_seq, x.snapshot,
+           x.changed_runs, x.outputs, x.events);
+}
+
+struct journal_committed {
+  std::string execution_id;
+  int64_t last_seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journal_committed& x) {
+  return f(caf::meta::type_name("journal_committed"), x.execution_id, x.last_seq);
+}
+
+using event_bus_actor = caf::typed_actor<
+  // Durably append a transition; replies after COMMIT.
+  caf::replies_to<journal_append>::with<journal_committed>,
+  // Replay stored events after a seq, then forward live ones.
+  caf::replies_to<subscribe_request>::with<subscribed>,
+  // Internal: the bus sends this to itself to close a batch.
+  caf::reacts_to<flush_atom>>;
+
+} // namespace stagee

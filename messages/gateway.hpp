@@ -1,0 +1,153 @@
+/// Gateway protocol: what upstream stages and `stagee submit|status|wait` send to the
+/// gateway actor published on a node's CAF port (R-IF-1).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/execution.hpp"
+#include "messages/optional.hpp"
+
+namespace stagee {
+
+enum class requested_mode : uint8_t { automatic, immediate, background };
+std::string to_string(requested_mode x);
+bool from_string(const std::string& s, requested_mode& out);
+
+/// Submit a plan. Tenant and principal come from the (later: authenticated) caller,
+/// never from the plan body. plan_json is the raw document; the gateway validates it.
+struct submit_request {
+  std::string tenant_id;
+  std::string principal;
+  std::string idempotency_key; // empty: derived from the canonical plan (R-SUB-3)
+  requested_mode mode = requested_mode::automatic;
+  std::string request_id;      // correlation id; generated when empty
+  std::string plan_json;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, submit_request& x) {
+  return f(caf::meta::type_name("submit_request"), x.tenant_id, x.principal,
+           x.idempotency_key, x.mode, x.request_id, x.plan_json);
+}
+
+struct submit_reply {
+  std::string execution_id;
+  execution_status status = execution_status::pending;
+  std::string plan_hash;
+  execution_mode mode = execution_mode::immediate;
+  bool duplicate = false; // true: an existing execution was returned (R-SUB-3)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, submit_reply& x) {
+  return f(caf::meta::type_name("submit_reply"), x.execution_id, x.status, x.plan_hash,
+           x.mode, x.duplicate);
+}
+
+/// Read an execution. An empty tenant_id means "any tenant" until authentication
+/// lands; a set one scopes the read (another tenant's id behaves like a missing one).
+struct status_request {
+  std::string tenant_id;
+  std::string execution_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_request& x) {
+  return f(caf::meta::type_name("status_request"), x.tenant_id, x.execution_id);
+}
+
+struct step_view {
+  int32_t step_index = 0;
+  std::string name;
+  std::string target;
+  step_status status = step_status::pending;
+  std::optional<int32_t> exit_code;
+  int32_t attempt = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, step_view& x) {
+  auto ec = as_opt(x.exit_code);
+  return f(caf::meta::type_name("step_view"), x.step_index, x.name, x.target, x.status,
+           ec, x.attempt);
+}
+
+struct status_reply {
+  std::string execution_id;
+  std::string tenant_id;
+  execution_status status = execution_status::pending;
+  std::string plan_hash;
+  execution_mode mode = execution_mode::immediate;
+  bool timed_out = false;
+  std::string error_class;
+  std::string error_message;
+  std::string worker_id;
+  std::vector<step_view> steps;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
+  return f(caf::meta::type_name("status_reply"), x.execution_id, x.tenant_id, x.status,
+           x.plan_hash, x.mode, x.timed_out, x.error_class, x.error_message, x.worker_id,
+           x.steps);
+}
+
+/// Wait until the execution is terminal or timeout_ms passes (then deadline_exceeded).
+struct wait_request {
+  std::string tenant_id;
+  std::string execution_id;
+  int64_t timeout_ms = 30000;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wait_request& x) {
+  return f(caf::meta::type_name("wait_request"), x.tenant_id, x.execution_id,
+           x.timeout_ms);
+}
+
+/// Receives journaled events, in sequence order, without gaps.
+using event_subscriber_actor = caf::typed_actor<caf::reacts_to<execution_event>>;
+
+/// Subscribe to one execution's events with seq > after_seq: stored ones are replayed
+/// first, then live ones follow.
+struct subscribe_request {
+  std::string tenant_id;
+  std::string execution_id;
+  int64_t after_seq = 0;
+  event_subscriber_actor subscriber;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe_request& x) {
+  return f(caf::meta::type_name("subscribe_request"), x.tenant_id, x.execution_id,
+           x.after_seq, x.subscriber);
+}
+
+struct subscribed {
+  std::string execution_id;
+  int64_t replayed = 0; // number of stored events sent before this reply
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribed& x) {
+  return f(caf::meta::type_name("subscribed"), x.execution_id, x.replayed);
+}
+
+using gateway_actor = caf::typed_actor<
+  // Validate, deduplicate and admit a plan; immediate mode replies when it ended.
+  caf::replies_to<submit_request>::with<submit_reply>,
+  // Current state of an execution and its step runs.
+  caf::replies_to<status_request>::with<status_reply>,
+  // Like status, but only once the execution is terminal (or deadline_exceeded).
+  caf::replies_to<wait_request>::with<status_reply>,
+  // Stream an execution's events to a subscriber actor.
+  caf::replies_to<subscribe_request>::with<subscribed>>;
+
+} // namespace stagee

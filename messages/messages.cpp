@@ -1,0 +1,211 @@
+#include <array>
+#include <cstring>
+
+#include <caf/all.hpp>
+
+#include "messages/type_ids.hpp"
+
+namespace stagee {
+
+namespace {
+
+// Names are the PostgreSQL enum labels and JSON values; keep them in enum order.
+constexpr std::array<const char*, 12> errc_names{
+  "no_error",    "invalid_plan",      "plan_too_large", "invalid_request",
+  "not_found",   "db_unavailable",    "idempotency_conflict", "illegal_transition",
+  "owner_lost",  "deadline_exceeded", "shutting_down",  "internal"};
+constexpr std::array<const char*, 3> action_class_names{"read", "modify", "deploy"};
+constexpr std::array<const char*, 3> sla_class_names{"fast", "medium", "long"};
+constexpr std::array<const char*, 2> executor_names{"noop", "shell"};
+constexpr std::array<const char*, 8> execution_status_names{
+  "pending", "awaiting_approval", "queued",    "running",
+  "succeeded", "failed",          "cancelled", "rejected"};
+constexpr std::array<const char*, 7> step_status_names{
+  "pending", "running", "succeeded", "failed", "skipped", "cancelled", "timed_out"};
+constexpr std::array<const char*, 2> mode_names{"immediate", "background"};
+constexpr std::array<const char*, 3> requested_mode_names{"auto", "immediate",
+                                                          "background"};
+constexpr std::array<const char*, 12> event_kind_names{
+  "submitted", "queued",       "awaiting_approval", "approved",
+  "started",   "resumed",      "step_started",      "step_finished",
+  "succeeded", "failed",       "cancelled",         "rejected"};
+
+template <class Enum, size_t N>
+std::string name_of(const std::array<const char*, N>& names, Enum x) {
+  auto i = static_cast<size_t>(x);
+  return i < N ? names[i] : "unknown";
+}
+
+template <class Enum, size_t N>
+bool parse_name(const std::array<const char*, N>& names, const std::string& s, Enum& out) {
+  for (size_t i = 0; i < N; ++i) {
+    if (s == names[i]) {
+      out = static_cast<Enum>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+std::string to_string(stagee_errc x) { return name_of(errc_names, x); }
+bool from_string(const std::string& s, stagee_errc& out) {
+  return parse_name(errc_names, s, out);
+}
+std::string to_string(action_class x) { return name_of(action_class_names, x); }
+std::string to_string(sla_class x) { return name_of(sla_class_names, x); }
+std::string to_string(executor_kind x) { return name_of(executor_names, x); }
+std::string to_string(execution_status x) { return name_of(execution_status_names, x); }
+std::string to_string(step_status x) { return name_of(step_status_names, x); }
+std::string to_string(execution_mode x) { return name_of(mode_names, x); }
+std::string to_string(requested_mode x) { return name_of(requested_mode_names, x); }
+std::string to_string(event_kind x) { return name_of(event_kind_names, x); }
+bool from_string(const std::string& s, action_class& out) {
+  return parse_name(action_class_names, s, out);
+}
+bool from_string(const std::string& s, sla_class& out) {
+  return parse_name(sla_class_names, s, out);
+}
+bool from_string(const std::string& s, executor_kind& out) {
+  return parse_name(executor_names, s, out);
+}
+bool from_string(const std::string& s, execution_status& out) {
+  return parse_name(execution_status_names, s, out);
+}
+bool from_string(const std::string& s, step_status& out) {
+  return parse_name(step_status_names, s, out);
+}
+bool from_string(const std::string& s, execution_mode& out) {
+  return parse_name(mode_names, s, out);
+}
+bool from_string(const std::string& s, requested_mode& out) {
+  return parse_name(requested_mode_names, s, out);
+}
+bool from_string(const std::string& s, event_kind& out) {
+  return parse_name(event_kind_names, s, out);
+}
+
+bool is_terminal(execution_status x) {
+  switch (x) {
+    case execution_status::succeeded:
+    case execution_status::failed:
+    case execution_status::cancelled:
+    case execution_status::rejected:
+      return true;
+    case execution_status::pending:
+    case execution_status::awaiting_approval:
+    case execution_status::queued:
+    case execution_status::running:
+      return false;
+  }
+  return false;
+}
+
+bool is_terminal(step_status x) {
+  switch (x) {
+    case step_status::succeeded:
+    case step_status::failed:
+    case step_status::skipped:
+    case step_status::cancelled:
+    case step_status::timed_out:
+      return true;
+    case step_status::pending:
+    case step_status::running:
+      return false;
+  }
+  return false;
+}
+
+caf::error make_stagee_error(stagee_errc code, std::string field, std::string message) {
+  return caf::make_error(code, std::move(field), std::move(message));
+}
+
+error_detail describe(const caf::error& err) {
+  error_detail out;
+  if (err.category() == caf::atom("stagee")) {
+    out.code = to_string(static_cast<stagee_errc>(err.code()));
+    auto& ctx = err.context();
+    if (ctx.match_elements<std::string, std::string>()) {
+      out.field = ctx.get_as<std::string>(0);
+      out.message = ctx.get_as<std::string>(1);
+    } else {
+      out.message = caf::to_string(ctx);
+    }
+    return out;
+  }
+  if (err.category() == caf::atom("system")) {
+    auto code = static_cast<caf::sec>(err.code());
+    out.code = "system_error";
+    switch (code) {
+      case caf::sec::request_timeout:
+        out.code = "timeout";
+        out.message = "no reply in time; the node may be down or overloaded";
+        return out;
+      case caf::sec::request_receiver_down:
+        out.code = "unavailable";
+        out.message = "the receiving actor is down";
+        return out;
+      default:
+        break;
+    }
+  }
+  if (out.code.empty())
+    out.code = "error";
+  out.message = caf::to_string(err);
+  return out;
+}
+
+namespace {
+
+std::vector<std::string>& type_names() {
+  static std::vector<std::string> names;
+  return names;
+}
+
+template <class T>
+void add(caf::actor_system_config& cfg, const char* name) {
+  cfg.add_message_type<T>(name);
+  type_names().emplace_back(name);
+}
+
+} // namespace
+
+void add_stagee_types(caf::actor_system_config& cfg) {
+  type_names().clear();
+  add<submit_request>(cfg, "stagee::submit_request");
+  add<submit_reply>(cfg, "stagee::submit_reply");
+  add<status_request>(cfg, "stagee::status_request");
+  add<status_reply>(cfg, "stagee::status_reply");
+  add<wait_request>(cfg, "stagee::wait_request");
+  add<subscribe_request>(cfg, "stagee::subscribe_request");
+  add<subscribed>(cfg, "stagee::subscribed");
+  add<execution_event>(cfg, "stagee::execution_event");
+  add<execution_snapshot>(cfg, "stagee::execution_snapshot");
+  add<execution_record>(cfg, "stagee::execution_record");
+  add<stored_execution>(cfg, "stagee::stored_execution");
+  add<journal_append>(cfg, "stagee::journal_append");
+  add<journal_committed>(cfg, "stagee::journal_committed");
+  add<admit_request>(cfg, "stagee::admit_request");
+  add<admit_reply>(cfg, "stagee::admit_reply");
+  add<load_request>(cfg, "stagee::load_request");
+  add<claim_request>(cfg, "stagee::claim_request");
+  add<claimed_batch>(cfg, "stagee::claimed_batch");
+  add<renew_request>(cfg, "stagee::renew_request");
+  add<renewed>(cfg, "stagee::renewed");
+  add<run_request>(cfg, "stagee::run_request");
+  add<execution_done>(cfg, "stagee::execution_done");
+  add<run_step>(cfg, "stagee::run_step");
+  add<step_result>(cfg, "stagee::step_result");
+  cfg.add_error_category(caf::atom("stagee"),
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           auto s = "stagee_error(" + to_string(static_cast<stagee_errc>(code));
+                           if (!ctx.empty())
+                             s += ", " + caf::to_string(ctx);
+                           return s + ")";
+                         });
+}
+
+const std::vector<std::string>& registered_type_names() { return type_names(); }
+
+} // namespace stagee

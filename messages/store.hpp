@@ -1,0 +1,127 @@
+/// Protocols of the persistence-facing actors (admission writer, reader, queue).
+/// These actors are spawned detached: they own a database connection and block.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/event_bus.hpp"
+#include "messages/execution.hpp"
+#include "messages/gateway.hpp"
+
+namespace stagee {
+
+/// Insert a new execution unless (tenant_id, idempotency_key) exists within the
+/// dedup window; the unique index ux_exec_tenant_idem is the arbiter.
+struct admit_request {
+  execution_record record;       // id, identity, frozen plan, initial snapshot
+  std::string canonical_json;    // stored as plan_snapshot (JSONB)
+  std::vector<execution_event> events; // initial journal (seq 1..n)
+  int64_t execution_timeout_ms = 0;
+  std::string timeout_policy_id;
+  std::string node;              // background: empty (anyone claims); immediate: this node
+  int64_t lease_ms = 0;          // lease of a pre-claimed (immediate) queue row
+  std::string request_id;        // correlation id of the submit
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, admit_request& x) {
+  return f(caf::meta::type_name("admit_request"), x.record, x.canonical_json, x.events,
+           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease_ms,
+           x.request_id);
+}
+
+struct admit_reply {
+  std::string execution_id;
+  execution_status status = execution_status::pending;
+  std::string plan_hash;
+  execution_mode mode = execution_mode::immediate;
+  bool duplicate = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, admit_reply& x) {
+  return f(caf::meta::type_name("admit_reply"), x.execution_id, x.status, x.plan_hash,
+           x.mode, x.duplicate);
+}
+
+using admission_actor = caf::typed_actor<
+  // Insert (or find the duplicate of) an execution; replies after COMMIT.
+  caf::replies_to<admit_request>::with<admit_reply>,
+  // Internal: closes a batch.
+  caf::reacts_to<flush_atom>>;
+
+/// Load one execution (to restart its actor from the last snapshot).
+struct load_request {
+  std::string execution_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, load_request& x) {
+  return f(caf::meta::type_name("load_request"), x.execution_id);
+}
+
+using reader_actor = caf::typed_actor<
+  caf::replies_to<status_request>::with<status_reply>,
+  caf::replies_to<load_request>::with<stored_execution>>;
+
+/// Claim up to max_count runnable executions for node (FOR UPDATE SKIP LOCKED),
+/// leasing them for lease_ms; also re-claims rows whose lease expired.
+struct claim_request {
+  std::string node;
+  int32_t max_count = 0;
+  int64_t lease_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
+  return f(caf::meta::type_name("claim_request"), x.node, x.max_count, x.lease_ms);
+}
+
+struct claimed_batch {
+  std::vector<stored_execution> executions;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claimed_batch& x) {
+  return f(caf::meta::type_name("claimed_batch"), x.executions);
+}
+
+/// Extend the leases this node holds on the given executions.
+struct renew_request {
+  std::string node;
+  std::vector<std::string> execution_ids;
+  int64_t lease_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, renew_request& x) {
+  return f(caf::meta::type_name("renew_request"), x.node, x.execution_ids, x.lease_ms);
+}
+
+struct renewed {
+  int32_t count = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, renewed& x) {
+  return f(caf::meta::type_name("renewed"), x.count);
+}
+
+/// One timeout_policies row (R-SAFE-7); loaded at node start.
+struct timeout_policy {
+  std::string id; // e.g. "fast_read"
+  int64_t execution_timeout_ms = 0;
+  int64_t step_timeout_ms = 0;
+};
+
+using queue_actor = caf::typed_actor<
+  caf::replies_to<claim_request>::with<claimed_batch>,
+  caf::replies_to<renew_request>::with<renewed>>;
+
+} // namespace stagee

@@ -1,0 +1,131 @@
+#include "persistence/admission_store.hpp"
+
+#include <map>
+#include <set>
+
+#include "messages/errors.hpp"
+#include "persistence/snapshot_codec.hpp"
+#include "persistence/statements.hpp"
+
+namespace stagee {
+
+namespace {
+
+using json = nlohmann::json;
+
+json execution_row(const admit_request& r) {
+  auto& rec = r.record;
+  auto& p = rec.frozen_plan;
+  return json{{"id", rec.execution_id},
+              {"tenant_id", rec.tenant_id},
+              {"actor_id", rec.actor_id},
+              {"request_id", r.request_id},
+              {"plan_name", p.name},
+              {"action", p.action},
+              {"action_class", to_string(p.action_cls)},
+              {"sla_class", to_string(p.sla)},
+              {"environment", p.environment},
+              {"priority", p.priority},
+              {"mode", to_string(rec.mode)},
+              {"status", to_string(rec.snapshot.status)},
+              {"plan_snapshot", json::parse(r.canonical_json)},
+              {"plan_hash", rec.plan_hash},
+              {"idempotency_key", rec.idempotency_key},
+              {"timeout_ms", r.execution_timeout_ms},
+              {"timeout_policy_id", r.timeout_policy_id},
+              {"transition_by", rec.snapshot.last_transition_by},
+              {"transition_from", to_string(rec.snapshot.last_transition_from)},
+              {"last_event_seq", rec.snapshot.last_seq},
+              {"state_snapshot", to_hex(encode_snapshot(rec.snapshot))},
+              {"worker_id", r.node}};
+}
+
+void add_children(const admit_request& r, json& steps, json& events, json& queue) {
+  auto& rec = r.record;
+  int32_t idx = 0;
+  for (auto& run : rec.snapshot.runs)
+    steps.push_back(json{{"execution_id", rec.execution_id},
+                         {"run_index", idx++},
+                         {"step_index", run.step_index},
+                         {"name", run.step_name},
+                         {"target", run.target}});
+  for (auto& ev : r.events)
+    events.push_back(json{{"execution_id", rec.execution_id},
+                          {"seq", ev.seq},
+                          {"kind", to_string(ev.kind)},
+                          {"payload", event_payload(ev)}});
+  json q{{"execution_id", rec.execution_id},
+         {"tenant_id", rec.tenant_id},
+         {"priority", rec.frozen_plan.priority},
+         {"lease_ms", r.lease_ms}};
+  q["lease_owner"] = r.node.empty() ? json(nullptr) : json(r.node);
+  queue.push_back(std::move(q));
+}
+
+using key = std::pair<std::string, std::string>; // tenant, idempotency key
+
+} // namespace
+
+admission_store::admission_store(db_session& db, admission_settings settings)
+  : db_(db), settings_(settings) {
+  // nop
+}
+
+caf::expected<std::vector<caf::expected<admit_reply>>>
+admission_store::admit(const std::vector<admit_request>& batch) {
+  return db_.transact("admit executions", [&](pqxx::work& txn) {
+    json keys = json::array(), rows = json::array();
+    for (auto& r : batch) {
+      keys.push_back({{"tenant_id", r.record.tenant_id},
+                      {"idempotency_key", r.record.idempotency_key}});
+      rows.push_back(execution_row(r));
+    }
+    txn.exec_prepared(stmt::admit_expire_keys, keys.dump(),
+                      static_cast<double>(settings_.dedup_window_s));
+    std::set<std::string> inserted;
+    for (auto row : txn.exec_prepared(stmt::admit_insert_executions, rows.dump()))
+      inserted.insert(row[0].as<std::string>());
+    std::map<key, admit_reply> existing;
+    for (auto row : txn.exec_prepared(stmt::admit_find_existing, keys.dump())) {
+      admit_reply rep;
+      rep.execution_id = row[0].as<std::string>();
+      from_string(row[3].as<std::string>(), rep.status);
+      rep.plan_hash = row[4].as<std::string>();
+      from_string(row[5].as<std::string>(), rep.mode);
+      existing[{row[1].as<std::string>(), row[2].as<std::string>()}] = rep;
+    }
+    json steps = json::array(), events = json::array(), queue = json::array();
+    std::vector<caf::expected<admit_reply>> out;
+    for (auto& r : batch) {
+      auto& rec = r.record;
+      if (inserted.count(rec.execution_id) > 0) {
+        add_children(r, steps, events, queue);
+        out.emplace_back(admit_reply{rec.execution_id, rec.snapshot.status, rec.plan_hash,
+                                     rec.mode, false});
+        continue;
+      }
+      auto i = existing.find({rec.tenant_id, rec.idempotency_key});
+      if (i == existing.end()) {
+        out.emplace_back(make_stagee_error(stagee_errc::internal, "idempotency_key",
+                                           "insert skipped but no existing execution"));
+      } else if (i->second.plan_hash != rec.plan_hash) {
+        out.emplace_back(make_stagee_error(
+          stagee_errc::idempotency_conflict, "idempotency_key",
+          "key already used by execution " + i->second.execution_id
+            + " with a different plan; use a new key or resubmit the same plan"));
+      } else {
+        auto rep = i->second;
+        rep.duplicate = true;
+        out.emplace_back(rep);
+      }
+    }
+    if (!steps.empty()) {
+      txn.exec_prepared(stmt::admit_insert_steps, steps.dump());
+      txn.exec_prepared(stmt::journal_insert_events, events.dump());
+      txn.exec_prepared(stmt::admit_insert_queue, queue.dump());
+    }
+    return out;
+  });
+}
+
+} // namespace stagee

@@ -1,0 +1,117 @@
+#include "persistence/journal_store.hpp"
+
+#include <set>
+
+#include "messages/errors.hpp"
+#include "persistence/snapshot_codec.hpp"
+#include "persistence/statements.hpp"
+
+namespace stagee {
+
+namespace {
+
+using json = nlohmann::json;
+
+json execution_update(const journal_append& a) {
+  auto& s = a.snapshot;
+  bool timed_out = false;
+  for (auto& r : s.runs)
+    timed_out = timed_out || r.status == step_status::timed_out;
+  return json{{"id", s.execution_id},
+              {"expected_seq", a.expected_seq},
+              {"last_seq", s.last_seq},
+              {"status", to_string(s.status)},
+              {"transition_by", s.last_transition_by},
+              {"transition_from", to_string(s.last_transition_from)},
+              {"state_snapshot", to_hex(encode_snapshot(s))},
+              {"error_class", s.error_class},
+              {"error_message", s.error_message},
+              {"worker_id", a.node},
+              {"timed_out", timed_out},
+              {"terminal", is_terminal(s.status)}};
+}
+
+void add_step_rows(const journal_append& a, json& steps) {
+  auto& s = a.snapshot;
+  for (auto idx : a.changed_runs) {
+    if (idx < 0 || static_cast<size_t>(idx) >= s.runs.size())
+      continue;
+    auto& run = s.runs[static_cast<size_t>(idx)];
+    json row{{"execution_id", s.execution_id},
+             {"run_index", idx},
+             {"status", to_string(run.status)},
+             {"attempt", run.attempt}};
+    row["exit_code"] = run.exit_code ? json(*run.exit_code) : json(nullptr);
+    for (auto& out : a.outputs) {
+      if (out.run_index != idx)
+        continue;
+      row["stdout"] = out.stdout_text;
+      row["stderr"] = out.stderr_text;
+      row["truncated"] = out.truncated;
+      row["error"] = out.error;
+    }
+    steps.push_back(std::move(row));
+  }
+}
+
+} // namespace
+
+journal_store::journal_store(db_session& db) : db_(db) {
+  // nop
+}
+
+caf::expected<std::vector<bool>>
+journal_store::append(const std::vector<journal_append>& batch) {
+  return db_.transact("journal batch", [&](pqxx::work& txn) {
+    json updates = json::array();
+    for (auto& a : batch)
+      updates.push_back(execution_update(a));
+    std::set<std::string> applied;
+    for (auto row : txn.exec_prepared(stmt::journal_update_executions, updates.dump()))
+      applied.insert(row[0].as<std::string>());
+    json steps = json::array(), events = json::array(), released = json::array();
+    std::vector<bool> out;
+    for (auto& a : batch) {
+      auto ok = applied.count(a.snapshot.execution_id) > 0;
+      out.push_back(ok);
+      if (!ok)
+        continue;
+      add_step_rows(a, steps);
+      for (auto& ev : a.events)
+        events.push_back(json{{"execution_id", ev.execution_id},
+                              {"seq", ev.seq},
+                              {"kind", to_string(ev.kind)},
+                              {"payload", event_payload(ev)}});
+      if (is_terminal(a.snapshot.status))
+        released.push_back(a.snapshot.execution_id);
+    }
+    if (!steps.empty())
+      txn.exec_prepared(stmt::journal_update_steps, steps.dump());
+    if (!events.empty())
+      txn.exec_prepared(stmt::journal_insert_events, events.dump());
+    if (!released.empty())
+      txn.exec_prepared(stmt::journal_release_queue, released.dump());
+    return out;
+  });
+}
+
+caf::expected<std::vector<execution_event>>
+journal_store::events_after(const std::string& execution_id, int64_t after_seq,
+                            int32_t limit) {
+  auto rows = db_.transact("read events", [&](pqxx::work& txn) {
+    return txn.exec_prepared(stmt::events_after, execution_id, after_seq, limit);
+  });
+  if (!rows)
+    return rows.error();
+  std::vector<execution_event> out;
+  for (auto row : *rows) {
+    auto ev = event_from_row(row[0].as<std::string>(), row[1].as<int64_t>(),
+                             row[2].as<std::string>(), row[3].as<std::string>());
+    if (!ev)
+      return ev.error();
+    out.push_back(std::move(*ev));
+  }
+  return out;
+}
+
+} // namespace stagee

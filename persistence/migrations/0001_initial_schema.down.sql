@@ -1,0 +1,14 @@
+DROP TABLE IF EXISTS execution_locks;
+DROP TABLE IF EXISTS execution_dlq;
+DROP TABLE IF EXISTS execution_queue;
+DROP TABLE IF EXISTS approvals;
+DROP TABLE IF EXISTS execution_events;
+DROP TABLE IF EXISTS execution_steps;
+DROP TABLE IF EXISTS executions;
+DROP TABLE IF EXISTS timeout_policies;
+DROP TYPE IF EXISTS action_class;
+DROP TYPE IF EXISTS step_status;
+DROP TYPE IF EXISTS approval_state;
+DROP TYPE IF EXISTS sla_class;
+DROP TYPE IF EXISTS execution_mode;
+DROP TYPE IF EXISTS execution_status;

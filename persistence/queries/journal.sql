@@ -1,0 +1,66 @@
+-- Journal: batched, guarded application of FSM transitions (R-FSM-3, R-FSM-4).
+
+-- name: journal_update_executions
+-- Applies only where last_event_seq still equals the writer's expected_seq: 0 rows
+-- for an id means another owner journaled in between (owner_lost).
+UPDATE executions e
+   SET status = x.status::execution_status,
+       last_transition_at = CASE WHEN x.status::execution_status <> e.status
+                                 THEN clock_timestamp() ELSE e.last_transition_at END,
+       last_transition_by = x.transition_by,
+       last_transition_from = x.transition_from::execution_status,
+       last_event_seq = x.last_seq,
+       state_snapshot = decode(x.state_snapshot, 'hex'),
+       error_class = nullif(x.error_class, ''),
+       error_message = nullif(x.error_message, ''),
+       worker_id = x.worker_id,
+       timed_out = e.timed_out OR x.timed_out,
+       started_at = CASE WHEN x.status = 'running' AND e.started_at IS NULL
+                         THEN greatest(clock_timestamp(), e.created_at)
+                         ELSE e.started_at END,
+       ended_at = CASE WHEN x.terminal
+                       THEN greatest(clock_timestamp(), e.started_at, e.created_at)
+                       ELSE e.ended_at END,
+       updated_at = clock_timestamp()
+  FROM jsonb_to_recordset($1::jsonb) AS x(
+         id uuid, expected_seq bigint, last_seq bigint, status text, transition_by text,
+         transition_from text, state_snapshot text, error_class text,
+         error_message text, worker_id text, timed_out boolean, terminal boolean)
+ WHERE e.id = x.id AND e.last_event_seq = x.expected_seq
+RETURNING e.id;
+
+-- name: journal_update_steps
+UPDATE execution_steps s
+   SET status = x.status::step_status,
+       attempt = x.attempt,
+       exit_code = x.exit_code,
+       stdout = coalesce(x.stdout, s.stdout),
+       stderr = coalesce(x.stderr, s.stderr),
+       output_truncated = coalesce(x.truncated, s.output_truncated),
+       error = coalesce(nullif(x.error, ''), s.error),
+       started_at = CASE WHEN x.status = 'running' THEN clock_timestamp() ELSE s.started_at END,
+       ended_at = CASE WHEN x.status NOT IN ('pending', 'running')
+                       THEN greatest(clock_timestamp(), s.started_at) ELSE NULL END,
+       updated_at = clock_timestamp()
+  FROM jsonb_to_recordset($1::jsonb) AS x(
+         execution_id uuid, run_index int, status text, attempt int, exit_code int,
+         stdout text, stderr text, truncated boolean, error text)
+ WHERE s.execution_id = x.execution_id AND s.run_index = x.run_index;
+
+-- name: journal_insert_events
+INSERT INTO execution_events (execution_id, seq, kind, payload)
+SELECT x.execution_id, x.seq, x.kind, x.payload
+  FROM jsonb_to_recordset($1::jsonb) AS x(
+         execution_id uuid, seq bigint, kind text, payload jsonb);
+
+-- name: journal_release_queue
+-- Terminal executions leave the queue in the same transaction as their final status.
+DELETE FROM execution_queue
+ WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid);
+
+-- name: events_after
+SELECT execution_id, seq, kind, payload
+  FROM execution_events
+ WHERE execution_id = $1::uuid AND seq > $2
+ ORDER BY seq
+ LIMIT $3;

@@ -1,0 +1,43 @@
+#include "persistence/queue_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "persistence/read_store.hpp"
+#include "persistence/statements.hpp"
+
+namespace stagee {
+
+queue_store::queue_store(db_session& db) : db_(db) {
+  // nop
+}
+
+caf::expected<std::vector<stored_execution>>
+queue_store::claim(const std::string& node, int32_t max_count, int64_t lease_ms,
+                   std::vector<caf::error>* broken) {
+  auto rows = db_.transact("claim queued executions", [&](pqxx::work& txn) {
+    return txn.exec_prepared(stmt::queue_claim, node, max_count, lease_ms);
+  });
+  if (!rows)
+    return rows.error();
+  std::vector<stored_execution> out;
+  for (auto row : *rows) {
+    auto ex = stored_execution_from_row(row);
+    if (ex)
+      out.push_back(std::move(*ex));
+    else if (broken)
+      broken->push_back(ex.error());
+  }
+  return out;
+}
+
+caf::expected<int32_t> queue_store::renew(const std::string& node,
+                                          const std::vector<std::string>& execution_ids,
+                                          int64_t lease_ms) {
+  auto ids = nlohmann::json(execution_ids).dump();
+  return db_.transact("renew leases", [&](pqxx::work& txn) {
+    return static_cast<int32_t>(
+      txn.exec_prepared(stmt::queue_renew, node, ids, lease_ms).affected_rows());
+  });
+}
+
+} // namespace stagee

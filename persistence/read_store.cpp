@@ -1,0 +1,99 @@
+#include "persistence/read_store.hpp"
+
+#include "messages/errors.hpp"
+#include "persistence/snapshot_codec.hpp"
+#include "persistence/statements.hpp"
+
+namespace stagee {
+
+namespace {
+
+caf::error missing(const std::string& id) {
+  return make_stagee_error(stagee_errc::not_found, "execution_id",
+                           "no execution " + id);
+}
+
+} // namespace
+
+read_store::read_store(db_session& db) : db_(db) {
+  // nop
+}
+
+caf::expected<stored_execution> stored_execution_from_row(const pqxx::row& row) {
+  stored_execution out;
+  out.execution_id = row["id"].as<std::string>();
+  out.tenant_id = row["tenant_id"].as<std::string>();
+  out.actor_id = row["actor_id"].as<std::string>();
+  out.plan_hash = row["plan_hash"].as<std::string>();
+  out.idempotency_key = row["idempotency_key"].as<std::string>();
+  from_string(row["mode"].as<std::string>(), out.mode);
+  out.step_timeout_ms = row["step_timeout_ms"].as<int64_t>();
+  out.plan_json = row["plan_json"].as<std::string>();
+  if (row["state_snapshot"].is_null())
+    return make_stagee_error(stagee_errc::internal, "state_snapshot",
+                             "execution " + out.execution_id + " has no snapshot");
+  pqxx::binarystring blob{row["state_snapshot"]};
+  auto snap = decode_snapshot(blob.str());
+  if (!snap)
+    return snap.error();
+  out.snapshot = std::move(*snap);
+  return out;
+}
+
+caf::expected<status_reply> read_store::status(const status_request& req) {
+  auto res = db_.transact("read status", [&](pqxx::work& txn) -> caf::expected<status_reply> {
+    auto rows = txn.exec_prepared(stmt::read_execution, req.execution_id, req.tenant_id);
+    if (rows.empty())
+      return missing(req.execution_id);
+    auto r = rows[0];
+    status_reply out;
+    out.execution_id = r["id"].as<std::string>();
+    out.tenant_id = r["tenant_id"].as<std::string>();
+    from_string(r["status"].as<std::string>(), out.status);
+    out.plan_hash = r["plan_hash"].as<std::string>();
+    from_string(r["mode"].as<std::string>(), out.mode);
+    out.timed_out = r["timed_out"].as<bool>();
+    out.error_class = r["error_class"].as<std::string>();
+    out.error_message = r["error_message"].as<std::string>();
+    out.worker_id = r["worker_id"].as<std::string>();
+    for (auto s : txn.exec_prepared(stmt::read_steps, req.execution_id)) {
+      step_view v;
+      v.step_index = s["step_index"].as<int32_t>();
+      v.name = s["name"].as<std::string>();
+      v.target = s["target"].as<std::string>();
+      from_string(s["status"].as<std::string>(), v.status);
+      if (!s["exit_code"].is_null())
+        v.exit_code = s["exit_code"].as<int32_t>();
+      v.attempt = s["attempt"].as<int32_t>();
+      out.steps.push_back(std::move(v));
+    }
+    return out;
+  });
+  if (!res)
+    return res.error();
+  return std::move(*res);
+}
+
+caf::expected<stored_execution> read_store::load(const std::string& execution_id) {
+  auto rows = db_.transact("load execution", [&](pqxx::work& txn) {
+    return txn.exec_prepared(stmt::read_execution, execution_id, std::string{});
+  });
+  if (!rows)
+    return rows.error();
+  if (rows->empty())
+    return missing(execution_id);
+  return stored_execution_from_row((*rows)[0]);
+}
+
+caf::expected<std::vector<timeout_policy>> read_store::timeout_policies() {
+  return db_.transact("read timeout policies", [&](pqxx::work& txn) {
+    std::vector<timeout_policy> out;
+    for (auto r : txn.exec_prepared(stmt::read_timeout_policies))
+      out.push_back(timeout_policy{r["id"].as<std::string>(),
+                                   r["execution_timeout_ms"].as<int64_t>(),
+                                   r["step_timeout_ms"].as<int64_t>()});
+    return out;
+  });
+}
+
+} // namespace stagee

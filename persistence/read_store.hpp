@@ -1,0 +1,31 @@
+/// Reads of executions for status, wait and restarts.
+#pragma once
+
+#include <caf/expected.hpp>
+
+#include "messages/store.hpp"
+#include "persistence/db_session.hpp"
+
+namespace stagee {
+
+class read_store {
+public:
+  explicit read_store(db_session& db);
+
+  /// Status and step runs; not_found when missing (or owned by another tenant).
+  caf::expected<status_reply> status(const status_request& req);
+
+  /// Everything needed to restart the execution's actor from its last snapshot.
+  caf::expected<stored_execution> load(const std::string& execution_id);
+
+  /// Every timeout_policies row.
+  caf::expected<std::vector<timeout_policy>> timeout_policies();
+
+private:
+  db_session& db_;
+};
+
+/// Decodes one row of read_execution / queue_claim (same columns).
+caf::expected<stored_execution> stored_execution_from_row(const pqxx::row& row);
+
+} // namespace stagee

@@ -1,0 +1,44 @@
+/// Names of the prepared statements in persistence/queries/*.sql.
+/// The pgtests check that every name here exists and prepares against the schema.
+#pragma once
+
+#include <array>
+
+namespace stagee::stmt {
+
+constexpr const char* admit_expire_keys = "admit_expire_keys";
+constexpr const char* admit_insert_executions = "admit_insert_executions";
+constexpr const char* admit_find_existing = "admit_find_existing";
+constexpr const char* admit_insert_steps = "admit_insert_steps";
+constexpr const char* admit_insert_queue = "admit_insert_queue";
+constexpr const char* journal_update_executions = "journal_update_executions";
+constexpr const char* journal_update_steps = "journal_update_steps";
+constexpr const char* journal_insert_events = "journal_insert_events";
+constexpr const char* journal_release_queue = "journal_release_queue";
+constexpr const char* events_after = "events_after";
+constexpr const char* queue_claim = "queue_claim";
+constexpr const char* queue_renew = "queue_renew";
+constexpr const char* read_execution = "read_execution";
+constexpr const char* read_steps = "read_steps";
+constexpr const char* read_timeout_policies = "read_timeout_policies";
+
+/// Every statement above, for the prepare-all test.
+constexpr std::array<const char*, 15> all{
+  admit_expire_keys,
+  admit_insert_executions,
+  admit_find_existing,
+  admit_insert_steps,
+  admit_insert_queue,
+  journal_update_executions,
+  journal_update_steps,
+  journal_insert_events,
+  journal_release_queue,
+  events_after,
+  queue_claim,
+  queue_renew,
+  read_execution,
+  read_steps,
+  read_timeout_policies,
+};
+
+} // namespace stagee::stmt

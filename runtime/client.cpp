@@ -1,0 +1,154 @@
+#include "runtime/client.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "messages/errors.hpp"
+#include "messages/type_ids.hpp"
+#include "runtime/json_view.hpp"
+
+namespace stagee {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int exit_rejected = 1;    // the gateway answered with an error
+constexpr int exit_unreachable = 2; // no gateway / bad usage
+
+int fail(const json& j, int code) {
+  std::cout << j.dump() << std::endl;
+  return code;
+}
+
+/// A client-side actor system with the middleman and our message types.
+struct client_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  client_system() {
+    add_stagee_types(cfg);
+    cfg.load<caf::io::middleman>();
+    cfg.set("scheduler.max-threads", 2);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+};
+
+caf::expected<gateway_actor> connect(caf::actor_system& sys, const std::string& hostport) {
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == hostport.size())
+    return make_stagee_error(stagee_errc::invalid_request, "gateway",
+                             "--gateway must be HOST:PORT, got '" + hostport + "'");
+  uint16_t port = 0;
+  try {
+    auto p = std::stoul(hostport.substr(colon + 1));
+    if (p == 0 || p > 65535)
+      throw std::out_of_range("port");
+    port = static_cast<uint16_t>(p);
+  } catch (const std::exception&) {
+    return make_stagee_error(stagee_errc::invalid_request, "gateway",
+                             "--gateway port must be 1..65535, got '" + hostport + "'");
+  }
+  auto gw = sys.middleman().remote_actor<gateway_actor>(hostport.substr(0, colon), port);
+  if (!gw)
+    return caf::make_error(caf::sec::cannot_connect_to_node,
+                           "cannot reach gateway at " + hostport + ": " + sys.render(gw.error())
+                             + " (is `stagee node` running there?)");
+  return *gw;
+}
+
+int unreachable(const caf::error& err) {
+  auto d = describe(err);
+  auto code = d.code == "error" || d.code == "system_error" ? "unavailable" : d.code;
+  return fail(error_json(code, d.message, d.field), exit_unreachable);
+}
+
+/// Sends one request and prints its reply (or error) as JSON.
+template <class Reply, class Request>
+int round_trip(const client_options& c, Request req) {
+  client_system cs;
+  auto gw = connect(*cs.sys, c.gateway);
+  if (!gw)
+    return unreachable(gw.error());
+  caf::scoped_actor self{*cs.sys};
+  int rc = 0;
+  self->request(*gw, std::chrono::milliseconds{c.timeout_ms}, std::move(req))
+    .receive([&](Reply& rep) { std::cout << to_json(rep).dump() << std::endl; },
+             [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
+  return rc;
+}
+
+caf::expected<std::string> read_plan(const std::string& path) {
+  std::ostringstream buf;
+  if (path == "-") {
+    buf << std::cin.rdbuf();
+    return buf.str();
+  }
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return make_stagee_error(stagee_errc::invalid_request, "plan",
+                             "cannot read plan file '" + path + "'");
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+} // namespace
+
+int run_submit(const client_options& c, const submit_options& s) {
+  submit_request req;
+  req.tenant_id = s.tenant;
+  req.principal = s.principal;
+  req.idempotency_key = s.idempotency_key;
+  if (!from_string(s.mode, req.mode))
+    return fail(error_json("invalid_request", "--mode must be auto, immediate or background",
+                           "mode"),
+                exit_unreachable);
+  auto plan = read_plan(s.plan_file);
+  if (!plan)
+    return fail(error_json(plan.error()), exit_unreachable);
+  req.plan_json = std::move(*plan);
+  return round_trip<submit_reply>(c, std::move(req));
+}
+
+int run_status(const client_options& c, const std::string& execution_id) {
+  return round_trip<status_reply>(c, status_request{"", execution_id});
+}
+
+int run_wait(const client_options& c, const std::string& execution_id, bool follow) {
+  if (!follow)
+    return round_trip<status_reply>(c, wait_request{"", execution_id, c.timeout_ms});
+  client_system cs;
+  auto gw = connect(*cs.sys, c.gateway);
+  if (!gw)
+    return unreachable(gw.error());
+  caf::scoped_actor self{*cs.sys};
+  subscribe_request sub{"", execution_id, 0, caf::actor_cast<event_subscriber_actor>(self)};
+  int rc = 0;
+  self->request(*gw, std::chrono::seconds(30), std::move(sub))
+    .receive([](subscribed&) {}, [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
+  if (rc != 0)
+    return rc;
+  // Print events until the terminal one (or the deadline), then the final status.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{c.timeout_ms};
+  bool done = false;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    self->receive(
+      [&](execution_event& ev) {
+        std::cout << to_json(ev).dump() << std::endl;
+        done = is_terminal(ev.status);
+      },
+      caf::after(std::chrono::milliseconds{500}) >> [] {});
+  }
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+    deadline - std::chrono::steady_clock::now());
+  self->request(*gw, std::chrono::seconds(30),
+                wait_request{"", execution_id, std::max<int64_t>(left.count(), 0)})
+    .receive([&](status_reply& rep) { std::cout << to_json(rep).dump() << std::endl; },
+             [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
+  return rc;
+}
+
+} // namespace stagee

@@ -1,0 +1,31 @@
+/// Command-line clients of a node's gateway: `stagee submit|status|wait`.
+/// Each prints one JSON document on stdout (errors: {"error":{...}} on stdout too,
+/// with a non-zero exit code) so that scripts can parse every outcome.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "messages/gateway.hpp"
+
+namespace stagee {
+
+struct client_options {
+  std::string gateway;           // HOST:PORT
+  int64_t timeout_ms = 900000;   // reply deadline
+};
+
+struct submit_options {
+  std::string tenant;
+  std::string principal;
+  std::string mode = "auto";     // auto | immediate | background
+  std::string idempotency_key;
+  std::string plan_file;         // "-" reads stdin
+};
+
+int run_submit(const client_options& c, const submit_options& s);
+int run_status(const client_options& c, const std::string& execution_id);
+/// --follow prints each event as a JSON line before the final status.
+int run_wait(const client_options& c, const std::string& execution_id, bool follow);
+
+} // namespace stagee

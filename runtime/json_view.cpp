@@ -1,0 +1,76 @@
+#include "runtime/json_view.hpp"
+
+#include "messages/errors.hpp"
+
+namespace stagee {
+
+using json = nlohmann::json;
+
+namespace {
+
+json exit_code_json(const std::optional<int32_t>& x) {
+  return x ? json(*x) : json(nullptr);
+}
+
+} // namespace
+
+json to_json(const submit_reply& r) {
+  return json{{"execution_id", r.execution_id}, {"status", to_string(r.status)},
+              {"plan_hash", r.plan_hash},       {"mode", to_string(r.mode)},
+              {"duplicate", r.duplicate}};
+}
+
+json to_json(const status_reply& r) {
+  json steps = json::array();
+  for (auto& s : r.steps)
+    steps.push_back(json{{"name", s.name},
+                         {"target", s.target},
+                         {"status", to_string(s.status)},
+                         {"exit_code", exit_code_json(s.exit_code)},
+                         {"attempt", s.attempt}});
+  json j{{"execution_id", r.execution_id}, {"status", to_string(r.status)},
+         {"plan_hash", r.plan_hash},       {"mode", to_string(r.mode)},
+         {"tenant_id", r.tenant_id},       {"timed_out", r.timed_out},
+         {"steps", steps}};
+  if (!r.error_class.empty())
+    j["error_class"] = r.error_class;
+  if (!r.error_message.empty())
+    j["error_message"] = r.error_message;
+  if (!r.worker_id.empty())
+    j["worker_id"] = r.worker_id;
+  return j;
+}
+
+json to_json(const execution_event& ev) {
+  json j{{"event", to_string(ev.kind)}, {"execution_id", ev.execution_id},
+         {"seq", ev.seq},               {"status", to_string(ev.status)},
+         {"from", to_string(ev.from)},  {"by", ev.by},
+         {"at_us", ev.at_us}};
+  if (ev.run_index >= 0) {
+    j["step"] = ev.step_name;
+    j["target"] = ev.target;
+    j["attempt"] = ev.attempt;
+  }
+  if (ev.exit_code)
+    j["exit_code"] = *ev.exit_code;
+  if (!ev.error_class.empty())
+    j["error_class"] = ev.error_class;
+  if (!ev.message.empty())
+    j["message"] = ev.message;
+  return j;
+}
+
+json error_json(const std::string& code, const std::string& message,
+                const std::string& field) {
+  json e{{"code", code}, {"message", message}};
+  if (!field.empty())
+    e["field"] = field;
+  return json{{"error", e}};
+}
+
+json error_json(const caf::error& err) {
+  auto d = describe(err);
+  return error_json(d.code, d.message, d.field);
+}
+
+} // namespace stagee

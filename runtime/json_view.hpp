@@ -1,0 +1,19 @@
+/// JSON renderings of replies and events for the CLI (stdout contract in README).
+#pragma once
+
+#include <caf/error.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/gateway.hpp"
+
+namespace stagee {
+
+nlohmann::json to_json(const submit_reply& r);
+nlohmann::json to_json(const status_reply& r);
+nlohmann::json to_json(const execution_event& ev);
+/// {"error":{"code","message","field"?}}
+nlohmann::json error_json(const caf::error& err);
+nlohmann::json error_json(const std::string& code, const std::string& message,
+                          const std::string& field = "");
+
+} // namespace stagee

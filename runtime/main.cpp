@@ -1,0 +1,141 @@
+/// `stagee`: one binary, several subcommands (see `stagee help`).
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/client.hpp"
+#include "runtime/embedded_pg.hpp"
+#include "runtime/json_view.hpp"
+#include "runtime/node.hpp"
+
+namespace {
+
+using namespace stagee;
+
+void add_client_options(CLI::App* cmd, client_options& c) {
+  cmd->add_option("--gateway", c.gateway, "gateway address HOST:PORT")->required();
+  cmd->add_option("--timeout-ms", c.timeout_ms, "reply deadline in milliseconds")
+    ->capture_default_str();
+}
+
+int db_command(const std::string& action, const std::string& dir, bool fresh) {
+  try {
+    embedded_pg pg{embedded_pg_options{dir, "stagee", fresh}};
+    if (action == "start") {
+      std::cout << pg.start() << std::endl;
+    } else if (action == "stop") {
+      pg.stop();
+    } else if (auto url = pg.url()) {
+      std::cout << *url << std::endl;
+    } else {
+      std::cerr << error_json("not_running", "no PostgreSQL running in " + dir
+                                               + "; start it with `stagee db start --data-dir "
+                                               + dir + "`")
+                     .dump()
+                << std::endl;
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << error_json("db_error", e.what()).dump() << std::endl;
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Stage E: durable execution of operations plans on a CAF actor cluster.\n"
+               "Run `stagee CMD --help` for the options of a command."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "describe every command and option");
+
+  auto help = app.add_subcommand("help", "describe every command and option");
+
+  node_options node;
+  auto node_cmd = app.add_subcommand("node", "run a node (prints a node_ready JSON line)");
+  node_cmd->add_option("--data-dir", node.data_dir, "directory of the embedded PostgreSQL")
+    ->capture_default_str();
+  node_cmd->add_option("--db-url", node.db_url, "use this PostgreSQL instead of an embedded one");
+  node_cmd->add_option("--port", node.port, "gateway CAF port (0 picks a free one)")
+    ->capture_default_str();
+  node_cmd->add_option("--bind", node.bind, "address the gateway listens on")
+    ->capture_default_str();
+  node_cmd->add_option("--node-name", node.node_name, "node name (default: host-pid)");
+  node_cmd->add_option("--capacity", node.capacity, "background executions run at once")
+    ->capture_default_str()->check(CLI::Range(1, 100000));
+  node_cmd->add_option("--lease-ms", node.lease_ms, "queue lease of claimed executions")
+    ->capture_default_str()->check(CLI::Range(int64_t{1000}, int64_t{3600000}));
+  node_cmd->add_option("--claim-interval-ms", node.claim_interval_ms, "queue poll period")
+    ->capture_default_str()->check(CLI::Range(int64_t{10}, int64_t{60000}));
+  node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  node_cmd->add_option("--log-file", node.log_file, "also write JSON log lines here");
+
+  client_options client;
+  submit_options sub;
+  auto submit_cmd = app.add_subcommand("submit", "submit a plan (JSON file, '-' for stdin)");
+  add_client_options(submit_cmd, client);
+  submit_cmd->add_option("--tenant", sub.tenant, "tenant id")->required();
+  submit_cmd->add_option("--principal", sub.principal, "submitting principal")->required();
+  submit_cmd->add_option("--mode", sub.mode, "auto|immediate|background")
+    ->capture_default_str()->check(CLI::IsMember({"auto", "immediate", "background"}));
+  submit_cmd->add_option("--idempotency-key", sub.idempotency_key,
+                         "client key (default: derived from plan, tenant, principal)");
+  submit_cmd->add_option("plan", sub.plan_file, "plan JSON file")->required();
+
+  std::string execution_id;
+  auto status_cmd = app.add_subcommand("status", "show an execution and its step runs");
+  add_client_options(status_cmd, client);
+  status_cmd->add_option("execution_id", execution_id, "execution id")->required();
+
+  bool follow = false;
+  int64_t wait_s = 60;
+  auto wait_cmd = app.add_subcommand("wait", "wait until an execution is terminal");
+  wait_cmd->add_option("--gateway", client.gateway, "gateway address HOST:PORT")->required();
+  wait_cmd->add_option("--timeout", wait_s, "seconds to wait")->capture_default_str();
+  wait_cmd->add_flag("--follow", follow, "print every event as a JSON line first");
+  wait_cmd->add_option("execution_id", execution_id, "execution id")->required();
+
+  std::string db_url;
+  auto migrate_cmd = app.add_subcommand("migrate", "apply pending schema migrations");
+  migrate_cmd->add_option("--db-url", db_url, "PostgreSQL URL")->required();
+
+  std::string data_dir = "stagee-data";
+  bool fresh = false;
+  auto db_cmd = app.add_subcommand("db", "manage an embedded PostgreSQL by hand");
+  db_cmd->require_subcommand(1);
+  for (auto action : {"start", "stop", "url"}) {
+    auto c = db_cmd->add_subcommand(action, std::string{action} + " the server in --data-dir");
+    c->add_option("--data-dir", data_dir, "directory of the server")->capture_default_str();
+    if (std::string{action} == "start")
+      c->add_flag("--fresh", fresh, "wipe any existing server there first (tests)");
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (*help) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  }
+  if (*node_cmd)
+    return run_node(node);
+  if (*submit_cmd)
+    return run_submit(client, sub);
+  if (*status_cmd)
+    return run_status(client, execution_id);
+  if (*wait_cmd) {
+    client.timeout_ms = wait_s * 1000;
+    return run_wait(client, execution_id, follow);
+  }
+  if (*migrate_cmd)
+    return run_migrate(db_url);
+  for (auto action : {"start", "stop", "url"})
+    if (db_cmd->got_subcommand(action))
+      return db_command(action, data_dir, fresh);
+  return 0;
+}

@@ -1,0 +1,209 @@
+#include "runtime/node.hpp"
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/admission.hpp"
+#include "actors/event_bus.hpp"
+#include "actors/gateway.hpp"
+#include "actors/queue_claimer.hpp"
+#include "actors/reader.hpp"
+#include "actors/worker_supervisor.hpp"
+#include "config/logging.hpp"
+#include "messages/type_ids.hpp"
+#include "persistence/migrator.hpp"
+#include "persistence/read_store.hpp"
+#include "runtime/embedded_pg.hpp"
+
+namespace stagee {
+
+namespace {
+
+spdlog::logger& lg() {
+  static auto l = logging::get("node");
+  return *l;
+}
+
+std::string default_node_name() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string{host} + "-" + std::to_string(getpid());
+}
+
+/// Migrates, retrying while a just-started server still refuses connections.
+caf::expected<int> migrate_with_retry(const std::string& url) {
+  db_session db{url};
+  caf::expected<int> res{0};
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    res = migrate_up(db);
+    if (res || res.error() != stagee_errc::db_unavailable)
+      return res;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return res;
+}
+
+caf::expected<std::map<std::string, timeout_policy>> load_policies(const std::string& url) {
+  db_session db{url};
+  read_store store{db};
+  auto rows = store.timeout_policies();
+  if (!rows)
+    return rows.error();
+  std::map<std::string, timeout_policy> out;
+  for (auto& p : *rows)
+    out[p.id] = p;
+  return out;
+}
+
+/// The actor tree of one node.
+struct actor_tree {
+  gateway_actor gateway;
+  worker_supervisor_actor supervisor;
+  event_bus_actor bus;
+  admission_actor admission;
+  queue_actor queue;
+  std::vector<reader_actor> readers;
+
+  void stop_all() {
+    auto reason = caf::exit_reason::user_shutdown;
+    caf::anon_send_exit(gateway, reason);
+    caf::anon_send_exit(supervisor, reason);
+    caf::anon_send_exit(admission, reason);
+    caf::anon_send_exit(queue, reason);
+    for (auto& r : readers)
+      caf::anon_send_exit(r, reason);
+    caf::anon_send_exit(bus, reason);
+  }
+};
+
+actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::string& url,
+                      std::map<std::string, timeout_policy> policies) {
+  actor_tree t;
+  t.bus = sys.spawn<caf::detached>(event_bus, url, event_bus_settings{});
+  t.admission = sys.spawn<caf::detached>(admission, url, admission_settings{});
+  t.queue = sys.spawn<caf::detached>(queue_claimer, url);
+  for (int i = 0; i < std::max(1, o.readers); ++i)
+    t.readers.push_back(sys.spawn<caf::detached>(reader, url));
+  supervisor_settings ss;
+  ss.node = o.node_name;
+  ss.capacity = o.capacity;
+  ss.lease_ms = o.lease_ms;
+  ss.claim_interval_ms = o.claim_interval_ms;
+  ss.exec.node = o.node_name;
+  t.supervisor = sys.spawn(worker_supervisor, ss, t.bus, t.queue, t.readers.front());
+  gateway_settings gs;
+  gs.node = o.node_name;
+  gs.policies = std::move(policies);
+  gs.lease_ms = o.lease_ms;
+  t.gateway = sys.spawn(gateway, gs, t.admission, t.readers, t.bus, t.supervisor);
+  return t;
+}
+
+void print_ready(const node_options& o, uint16_t port, const std::string& url) {
+  nlohmann::json j{{"event", "node_ready"}, {"node", o.node_name}, {"port", port},
+                   {"db_url", redact_url(url)}};
+  std::cout << j.dump() << std::endl;
+}
+
+/// Blocks SIGTERM/SIGINT in this thread and every thread it creates afterwards.
+sigset_t block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+} // namespace
+
+int run_migrate(const std::string& url) {
+  auto applied = migrate_with_retry(url);
+  if (!applied) {
+    std::cerr << nlohmann::json{{"error", {{"code", describe(applied.error()).code},
+                                           {"message", describe(applied.error()).message}}}}
+                   .dump()
+              << std::endl;
+    return 1;
+  }
+  db_session db{url};
+  auto version = schema_version(db);
+  std::cout << nlohmann::json{{"applied", *applied}, {"version", version ? *version : -1}}.dump()
+            << std::endl;
+  return 0;
+}
+
+int run_node(node_options o) {
+  logging::init({o.log_level, o.log_file, true});
+  if (o.node_name.empty())
+    o.node_name = default_node_name();
+  auto signals = block_shutdown_signals();
+  std::unique_ptr<embedded_pg> pg;
+  auto url = o.db_url;
+  try {
+    if (url.empty()) {
+      pg = std::make_unique<embedded_pg>(embedded_pg_options{o.data_dir});
+      url = pg->start();
+      logging::write(lg(), spdlog::level::info, "embedded PostgreSQL ready",
+                     {{"data_dir", o.data_dir}, {"db_url", url},
+                      {"started_here", pg->started_here()}});
+    }
+  } catch (const std::exception& e) {
+    logging::write(lg(), spdlog::level::critical, "cannot start embedded PostgreSQL",
+                   {{"error", e.what()}});
+    return 1;
+  }
+  auto stop_pg = [&] {
+    if (pg && pg->started_here())
+      pg->stop();
+  };
+  auto migrated = migrate_with_retry(url);
+  auto policies = migrated ? load_policies(url)
+                           : caf::expected<std::map<std::string, timeout_policy>>{migrated.error()};
+  if (!policies) {
+    logging::write(lg(), spdlog::level::critical, "database not usable",
+                   {{"db_url", redact_url(url)}, {"error", describe(policies.error()).message}});
+    stop_pg();
+    return 1;
+  }
+  int rc = 0;
+  {
+    caf::actor_system_config cfg;
+    add_stagee_types(cfg);
+    cfg.load<caf::io::middleman>();
+    caf::actor_system sys{cfg};
+    auto tree = spawn_tree(sys, o, url, std::move(*policies));
+    auto port = sys.middleman().publish(tree.gateway, o.port, o.bind.c_str(), true);
+    if (!port) {
+      logging::write(lg(), spdlog::level::critical, "cannot listen for the gateway",
+                     {{"port", o.port}, {"bind", o.bind},
+                      {"error", sys.render(port.error())},
+                      {"hint", "pick another --port or use --port 0"}});
+      tree.stop_all();
+      rc = 1;
+    } else {
+      logging::write(lg(), spdlog::level::info, "node ready",
+                     {{"node", o.node_name}, {"port", *port}, {"worker_id", o.node_name},
+                      {"capacity", o.capacity}});
+      print_ready(o, *port, url);
+      int sig = 0;
+      sigwait(&signals, &sig);
+      logging::write(lg(), spdlog::level::info, "shutting down",
+                     {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      sys.middleman().unpublish(tree.gateway, *port);
+      tree.stop_all();
+    }
+  }
+  stop_pg();
+  logging::write(lg(), spdlog::level::info, "node stopped", {{"node", o.node_name}});
+  return rc;
+}
+
+} // namespace stagee

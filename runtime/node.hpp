@@ -1,0 +1,37 @@
+/// A Stage E node: wiring of the actor tree (the only place that knows every
+/// component), embedded or external PostgreSQL, signal handling.
+///
+///   node ── gateway (published on --port)
+///        ├─ worker-supervisor ── execution actors ── shell runners (detached)
+///        ├─ event-bus (detached: journal + fan-out)
+///        ├─ admission (detached)      ├─ readers x2 (detached)
+///        └─ queue-claimer (detached)
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace stagee {
+
+struct node_options {
+  std::string node_name;           // default: hostname-pid
+  std::string data_dir = "stagee-data";
+  std::string db_url;              // empty: embedded PostgreSQL in data_dir
+  uint16_t port = 0;               // gateway CAF port; 0 picks a free one
+  std::string bind = "127.0.0.1";  // address the gateway listens on
+  int32_t capacity = 64;           // background executions at once
+  int64_t lease_ms = 60000;
+  int64_t claim_interval_ms = 500;
+  int32_t readers = 2;
+  std::string log_level = "info";
+  std::string log_file;
+};
+
+/// Runs a node until SIGTERM/SIGINT; returns the process exit code. Prints one
+/// node_ready JSON line on stdout once the gateway accepts connections.
+int run_node(node_options opts);
+
+/// Migrates the database at url; prints {"applied":N,"version":V}.
+int run_migrate(const std::string& url);
+
+} // namespace stagee

@@ -1,0 +1,179 @@
+// Every registered message type survives CAF's binary serializer (BASP's wire
+// format) inside a caf::message, which also proves it is registered: an
+// unregistered type cannot be serialized in a message.
+#include <boost/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+
+#include "messages/type_ids.hpp"
+
+using namespace stagee;
+
+namespace {
+
+struct types_config : caf::actor_system_config {
+  types_config() {
+    add_stagee_types(*this);
+    set("scheduler.max-threads", 1);
+  }
+};
+
+struct fixture {
+  types_config cfg;
+  caf::actor_system sys{cfg};
+  std::set<std::string> checked;
+
+  template <class T>
+  void round_trip(T value, const std::string& type_name) {
+    auto msg = caf::make_message(value);
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    auto err = sink(msg);
+    BOOST_REQUIRE_MESSAGE(!err, type_name << ": " << sys.render(err));
+    caf::message copy;
+    caf::binary_deserializer source{sys, buf};
+    err = source(copy);
+    BOOST_REQUIRE_MESSAGE(!err, type_name << ": " << sys.render(err));
+    BOOST_REQUIRE(copy.match_elements<T>());
+    BOOST_CHECK_EQUAL(caf::deep_to_string(copy.get_as<T>(0)), caf::deep_to_string(value));
+    checked.insert(type_name);
+  }
+};
+
+plan sample_plan() {
+  plan p;
+  p.name = "n";
+  p.action = "a";
+  p.action_cls = action_class::deploy;
+  p.sla = sla_class::long_running;
+  p.environment = "prod";
+  p.targets = {"h1", "h2"};
+  p.priority = 7;
+  p.runbook_url = "https://x";
+  plan_step s;
+  s.name = "s";
+  s.executor = executor_kind::shell;
+  s.command = {"echo", "x y"};
+  s.targets = {"h1"};
+  s.timeout_ms = 99;
+  s.idempotent = true;
+  p.steps = {s};
+  return p;
+}
+
+execution_snapshot sample_snapshot() {
+  execution_snapshot s;
+  s.execution_id = "e";
+  s.status = execution_status::running;
+  s.last_transition_from = execution_status::queued;
+  s.last_transition_by = "n1";
+  s.last_seq = 9;
+  s.cursor = 1;
+  s.error_class = "c";
+  s.error_message = "m";
+  step_run r;
+  r.step_index = 2;
+  r.step_name = "s";
+  r.target = "h";
+  r.idempotent = true;
+  r.status = step_status::timed_out;
+  r.attempt = 3;
+  r.exit_code = -9;
+  s.runs = {r, step_run{}};
+  return s;
+}
+
+execution_event sample_event() {
+  execution_event e;
+  e.execution_id = "e";
+  e.seq = 4;
+  e.kind = event_kind::step_finished;
+  e.status = execution_status::running;
+  e.from = execution_status::running;
+  e.run_index = 1;
+  e.step_name = "s";
+  e.target = "t";
+  e.attempt = 2;
+  e.exit_code = 1;
+  e.error_class = "x";
+  e.message = "m";
+  e.by = "b";
+  e.at_us = 123;
+  return e;
+}
+
+execution_record sample_record() {
+  return execution_record{"e", "t", "a", "h", "k", execution_mode::background, 5,
+                          sample_plan(), sample_snapshot()};
+}
+
+stored_execution sample_stored() {
+  return stored_execution{"e", "t", "a", "h", "k", execution_mode::immediate, 5, "{}",
+                          sample_snapshot()};
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(messages, fixture)
+
+BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_encoding) {
+  round_trip(submit_request{"t", "p", "k", requested_mode::background, "r", "{\"a\":1}"},
+             "stagee::submit_request");
+  round_trip(submit_reply{"e", execution_status::queued, "h", execution_mode::background, true},
+             "stagee::submit_reply");
+  round_trip(status_request{"t", "e"}, "stagee::status_request");
+  status_reply sr;
+  sr.execution_id = "e";
+  sr.status = execution_status::failed;
+  sr.timed_out = true;
+  sr.steps = {step_view{1, "s", "t", step_status::failed, 2, 1}, step_view{}};
+  round_trip(sr, "stagee::status_reply");
+  round_trip(wait_request{"t", "e", 77}, "stagee::wait_request");
+  round_trip(subscribe_request{"t", "e", 3, {}}, "stagee::subscribe_request");
+  round_trip(subscribed{"e", 12}, "stagee::subscribed");
+  round_trip(sample_event(), "stagee::execution_event");
+  round_trip(sample_snapshot(), "stagee::execution_snapshot");
+  round_trip(sample_record(), "stagee::execution_record");
+  round_trip(sample_stored(), "stagee::stored_execution");
+  round_trip(journal_append{"n", 3, sample_snapshot(), {0, 1},
+                            {step_output{1, "out", "err", true, "e"}}, {sample_event()}},
+             "stagee::journal_append");
+  round_trip(journal_committed{"e", 5}, "stagee::journal_committed");
+  round_trip(admit_request{sample_record(), "{}", {sample_event()}, 10, "fast_read", "n", 5,
+                           "r"},
+             "stagee::admit_request");
+  round_trip(admit_reply{"e", execution_status::pending, "h", execution_mode::immediate, false},
+             "stagee::admit_reply");
+  round_trip(load_request{"e"}, "stagee::load_request");
+  round_trip(claim_request{"n", 4, 1000}, "stagee::claim_request");
+  round_trip(claimed_batch{{sample_stored(), sample_stored()}}, "stagee::claimed_batch");
+  round_trip(renew_request{"n", {"a", "b"}, 10}, "stagee::renew_request");
+  round_trip(renewed{3}, "stagee::renewed");
+  round_trip(run_request{sample_record()}, "stagee::run_request");
+  round_trip(execution_done{"e", execution_status::succeeded}, "stagee::execution_done");
+  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20}, "stagee::run_step");
+  round_trip(step_result{1, step_status::succeeded, 0, 5, step_output{1, "o", "e", false, ""}},
+             "stagee::step_result");
+  // Every registered type was checked, and nothing was checked that is not registered.
+  std::set<std::string> registered(registered_type_names().begin(),
+                                   registered_type_names().end());
+  BOOST_CHECK(checked == registered);
+  BOOST_CHECK_EQUAL(checked.size(), registered.size());
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_optional_survives_the_round_trip) {
+  auto e = sample_event();
+  e.exit_code.reset();
+  round_trip(e, "stagee::execution_event");
+}
+
+BOOST_AUTO_TEST_CASE(stagee_errors_carry_code_field_and_message) {
+  auto err = make_stagee_error(stagee_errc::invalid_plan, "steps[0].name", "bad name");
+  auto d = describe(err);
+  BOOST_CHECK_EQUAL(d.code, "invalid_plan");
+  BOOST_CHECK_EQUAL(d.field, "steps[0].name");
+  BOOST_CHECK_EQUAL(d.message, "bad name");
+  BOOST_CHECK(err == stagee_errc::invalid_plan);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
