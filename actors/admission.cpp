@@ -14,20 +14,20 @@ void flush(admission_actor::stateful_pointer<admission_state> self) {
   requests.reserve(batch.size());
   for (auto& e : batch)
     requests.push_back(e.request);
-  auto result = self->state.store->admit(requests);
-  if (!result) {
-    logging::write(*logging::get("db"), spdlog::level::err, "admission batch failed",
-                   {{"batch_size", batch.size()}, {"error", to_string(result.error())}});
-    for (auto& e : batch)
-      e.promise.deliver(result.error());
-    return;
-  }
+  auto results = run_isolated(requests, [&](const std::vector<admit_request>& rs) {
+    return self->state.store->admit(rs);
+  });
   for (size_t i = 0; i < batch.size(); ++i) {
-    auto& r = (*result)[i];
-    if (r)
-      batch[i].promise.deliver(std::move(*r));
-    else
+    auto& r = results[i];
+    if (!r) { // the transaction failed
+      logging::write(*logging::get("db"), spdlog::level::err, "admission failed",
+                     {{"batch_size", batch.size()}, {"error", to_string(r.error())}});
       batch[i].promise.deliver(r.error());
+    } else if (!*r) { // admitted nothing for this request (e.g. key conflict)
+      batch[i].promise.deliver((*r).error());
+    } else {
+      batch[i].promise.deliver(std::move(**r));
+    }
   }
 }
 

@@ -9,8 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include <caf/expected.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "messages/errors.hpp"
 #include "messages/event_bus.hpp"
 
 namespace stagee {
@@ -75,5 +77,34 @@ private:
   std::vector<entry> entries_;
   bool flush_scheduled_ = false;
 };
+
+/// Runs `call` (one transaction) on the whole batch. When that fails for any
+/// reason but the database being away, runs it once per request instead, so one
+/// poisoned request (say, a value a column rejects) cannot fail its neighbours.
+/// Returns one result per request.
+template <class Request, class F>
+auto run_isolated(const std::vector<Request>& requests, F&& call) {
+  using out_type = typename std::invoke_result_t<F, const std::vector<Request>&>::value_type::value_type;
+  std::vector<caf::expected<out_type>> out;
+  auto all = call(requests);
+  if (all) {
+    for (auto&& x : *all)
+      out.emplace_back(std::move(x));
+    return out;
+  }
+  if (requests.size() == 1 || all.error() == stagee_errc::db_unavailable) {
+    for (size_t i = 0; i < requests.size(); ++i)
+      out.emplace_back(all.error());
+    return out;
+  }
+  for (auto& r : requests) {
+    auto one = call(std::vector<Request>{r});
+    if (one)
+      out.emplace_back(out_type(std::move(one->front())));
+    else
+      out.emplace_back(one.error());
+  }
+  return out;
+}
 
 } // namespace stagee

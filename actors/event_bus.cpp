@@ -46,17 +46,19 @@ void flush(self_ptr self) {
   requests.reserve(batch.size());
   for (auto& e : batch)
     requests.push_back(e.request);
-  auto applied = self->state.store->append(requests);
-  if (!applied) {
-    logging::write(*logging::get("bus"), spdlog::level::err, "journal batch failed",
-                   {{"batch_size", batch.size()}, {"error", to_string(applied.error())}});
-    for (auto& e : batch)
-      e.promise.deliver(applied.error());
-    return;
-  }
+  auto applied = run_isolated(requests, [&](const std::vector<journal_append>& rs) {
+    return self->state.store->append(rs);
+  });
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& a = batch[i].request;
-    if (!(*applied)[i]) {
+    if (!applied[i]) {
+      logging::write(*logging::get("bus"), spdlog::level::err, "journal write failed",
+                     {{"exec_id", a.snapshot.execution_id}, {"batch_size", batch.size()},
+                      {"error", to_string(applied[i].error())}});
+      batch[i].promise.deliver(applied[i].error());
+      continue;
+    }
+    if (!*applied[i]) {
       batch[i].promise.deliver(make_stagee_error(
         stagee_errc::owner_lost, "expected_seq",
         "execution " + a.snapshot.execution_id + " was journaled by another owner"));

@@ -158,6 +158,21 @@ submit_promise submit(self_ptr self, submit_request& req) {
   return rp;
 }
 
+/// Subscribes only to an execution the caller can read (missing: not_found).
+caf::typed_response_promise<subscribed> subscribe(self_ptr self, const subscribe_request& req) {
+  auto rp = self->make_response_promise<subscribed>();
+  status_request sr{req.tenant_id, req.execution_id};
+  self->request(self->state.reader(), std::chrono::seconds(30), sr)
+    .then(
+      [=](status_reply&) mutable {
+        self->request(self->state.bus, std::chrono::seconds(60), req)
+          .then([=](subscribed& s) mutable { rp.deliver(s); },
+                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 } // namespace
 
 reader_actor gateway_state::reader() {
@@ -204,7 +219,7 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
     [=](const subscribe_request& req) -> caf::result<subscribed> {
       if (auto err = check_execution_id(req.execution_id))
         return err;
-      return self->delegate(self->state.bus, req);
+      return subscribe(self, req);
     },
   };
 }

@@ -18,6 +18,9 @@ void answer(self_ptr self, status_reply rep) {
   self->quit();
 }
 
+void answer_deadline(self_ptr self);
+
+/// Reads the status; answers when terminal, or when the deadline passed meanwhile.
 void check(self_ptr self) {
   if (self->state.reading)
     return;
@@ -29,6 +32,8 @@ void check(self_ptr self) {
         self->state.reading = false;
         if (is_terminal(rep.status))
           answer(self, std::move(rep));
+        else if (std::chrono::steady_clock::now() >= self->state.deadline)
+          answer_deadline(self);
       },
       [=](caf::error& err) {
         self->state.reading = false;
@@ -37,19 +42,20 @@ void check(self_ptr self) {
       });
 }
 
+void answer_deadline(self_ptr self) {
+  answer(self, make_stagee_error(stagee_errc::deadline_exceeded, "timeout",
+                                 "execution " + self->state.request.execution_id
+                                   + " not terminal after "
+                                   + std::to_string(self->state.request.timeout_ms)
+                                   + " ms; wait again or check its status"));
+}
+
 void tick(self_ptr self) {
+  check(self); // answers on a terminal status, or on the deadline
   auto now = std::chrono::steady_clock::now();
-  if (now >= self->state.deadline) {
-    answer(self, make_stagee_error(stagee_errc::deadline_exceeded, "timeout",
-                                   "execution " + self->state.request.execution_id
-                                     + " not terminal after "
-                                     + std::to_string(self->state.request.timeout_ms)
-                                     + " ms; wait again or check its status"));
-    return;
-  }
-  check(self);
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(self->state.deadline - now);
-  auto next = std::min(left, std::chrono::milliseconds{self->state.settings.recheck_ms});
+  auto next = std::clamp(left, std::chrono::milliseconds{1},
+                         std::chrono::milliseconds{self->state.settings.recheck_ms});
   self->delayed_send(self, next, caf::tick_atom::value);
 }
 

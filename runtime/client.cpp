@@ -19,6 +19,7 @@ using json = nlohmann::json;
 
 constexpr int exit_rejected = 1;    // the gateway answered with an error
 constexpr int exit_unreachable = 2; // no gateway / bad usage
+constexpr int64_t reply_margin_ms = 10000;
 
 int fail(const json& j, int code) {
   std::cout << j.dump() << std::endl;
@@ -118,8 +119,12 @@ int run_status(const client_options& c, const std::string& execution_id) {
 }
 
 int run_wait(const client_options& c, const std::string& execution_id, bool follow) {
-  if (!follow)
-    return round_trip<status_reply>(c, wait_request{"", execution_id, c.timeout_ms});
+  if (!follow) {
+    // The gateway answers deadline_exceeded at timeout_ms; give the reply time to arrive.
+    auto rt = c;
+    rt.timeout_ms = c.timeout_ms + reply_margin_ms;
+    return round_trip<status_reply>(rt, wait_request{"", execution_id, c.timeout_ms});
+  }
   client_system cs;
   auto gw = connect(*cs.sys, c.gateway);
   if (!gw)
@@ -144,7 +149,7 @@ int run_wait(const client_options& c, const std::string& execution_id, bool foll
   }
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
     deadline - std::chrono::steady_clock::now());
-  self->request(*gw, std::chrono::seconds(30),
+  self->request(*gw, std::chrono::milliseconds{std::max<int64_t>(left.count(), 0) + reply_margin_ms},
                 wait_request{"", execution_id, std::max<int64_t>(left.count(), 0)})
     .receive([&](status_reply& rep) { std::cout << to_json(rep).dump() << std::endl; },
              [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });

@@ -28,7 +28,7 @@ int db_command(const std::string& action, const std::string& dir, bool fresh) {
     } else if (auto url = pg.url()) {
       std::cout << *url << std::endl;
     } else {
-      std::cerr << error_json("not_running", "no PostgreSQL running in " + dir
+      std::cout << error_json("not_running", "no PostgreSQL running in " + dir
                                                + "; start it with `stagee db start --data-dir "
                                                + dir + "`")
                      .dump()
@@ -36,7 +36,7 @@ int db_command(const std::string& action, const std::string& dir, bool fresh) {
       return 1;
     }
   } catch (const std::exception& e) {
-    std::cerr << error_json("db_error", e.what()).dump() << std::endl;
+    std::cout << error_json("db_error", e.what()).dump() << std::endl;
     return 1;
   }
   return 0;

@@ -13,6 +13,7 @@
 #include "actors/admission.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/gateway.hpp"
+#include "actors/plan_codec.hpp"
 #include "actors/queue_claimer.hpp"
 #include "actors/reader.hpp"
 #include "actors/worker_supervisor.hpp"
@@ -127,7 +128,7 @@ sigset_t block_shutdown_signals() {
 int run_migrate(const std::string& url) {
   auto applied = migrate_with_retry(url);
   if (!applied) {
-    std::cerr << nlohmann::json{{"error", {{"code", describe(applied.error()).code},
+    std::cout << nlohmann::json{{"error", {{"code", describe(applied.error()).code},
                                            {"message", describe(applied.error()).message}}}}
                    .dump()
               << std::endl;
@@ -144,6 +145,12 @@ int run_node(node_options o) {
   logging::init({o.log_level, o.log_file, true});
   if (o.node_name.empty())
     o.node_name = default_node_name();
+  if (!valid_identifier(o.node_name) || o.node_name.size() > 100) {
+    logging::write(lg(), spdlog::level::critical, "invalid --node-name",
+                   {{"node", o.node_name},
+                    {"hint", "use 1..100 characters of [A-Za-z0-9._@:-], starting alphanumeric"}});
+    return 1;
+  }
   auto signals = block_shutdown_signals();
   std::unique_ptr<embedded_pg> pg;
   auto url = o.db_url;

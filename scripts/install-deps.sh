@@ -15,7 +15,7 @@ PACKAGES=(
   libssl-dev                # sha256 (plan_hash, idempotency key), later TLS
   libboost-dev libboost-test-dev  # Boost.Test (tests), Beast/Asio (HTTP, later)
   libcli11-dev              # command line parsing (--name value and --name=value)
-  procps                    # pgrep/ps used by scripts
+  procps jq                 # scripts and end-to-end tests (ps, JSON on the command line)
 )
 
 missing=()

@@ -46,7 +46,7 @@ CREATE TABLE executions (
   action                  VARCHAR(100) NOT NULL,
   action_class            action_class NOT NULL,
   sla_class               sla_class NOT NULL,
-  environment             VARCHAR(100) NOT NULL,
+  environment             VARCHAR(128) NOT NULL,
   priority                INT NOT NULL DEFAULT 50,
   mode                    execution_mode NOT NULL,
   status                  execution_status NOT NULL DEFAULT 'pending',

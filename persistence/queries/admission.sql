@@ -25,7 +25,7 @@ SELECT x.id, x.tenant_id, x.actor_id, x.request_id, x.plan_name, x.action,
        x.mode::execution_mode, x.status::execution_status, x.plan_snapshot, x.plan_hash,
        x.idempotency_key, x.timeout_ms, x.timeout_policy_id, now(), x.transition_by,
        x.transition_from::execution_status, x.last_event_seq,
-       decode(x.state_snapshot, 'hex'), x.worker_id
+       decode(x.state_snapshot, 'hex'), nullif(x.worker_id, '')
   FROM jsonb_to_recordset($1::jsonb) AS x(
          id uuid, tenant_id text, actor_id text, request_id text, plan_name text,
          action text, action_class text, sla_class text, environment text, priority int,

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include <caf/expected.hpp>
+
 #include "persistence/db_session.hpp"
 
 namespace stagee::test {
@@ -38,5 +40,16 @@ private:
 /// URL of the test server's "postgres" database; throws with a clear message when
 /// the test server is not running.
 std::string test_server_url();
+
+} // namespace stagee::test
+
+namespace stagee::test {
+
+/// Error text of an expected<T>, "" when it holds a value (for *_MESSAGE macros,
+/// which evaluate their message even on success).
+template <class T>
+std::string error_text(const caf::expected<T>& x) {
+  return x ? std::string{} : caf::to_string(x.error());
+}
 
 } // namespace stagee::test

@@ -1,0 +1,58 @@
+# Shared helpers for end-to-end tests: a fresh database on the test server, real
+# `stagee node` processes, assertions that count and report.
+set -euo pipefail
+
+: "${STAGEE_BIN:?STAGEE_BIN must point to the stagee binary (set by ctest)}"
+: "${STAGEE_TEST_PG_DIR:?STAGEE_TEST_PG_DIR must be set (ctest fixture pg_server)}"
+
+PASSED=0
+FAILED=0
+NODE_PIDS=()
+WORK=$(mktemp -d /tmp/stagee-e2e-XXXXXX)
+SERVER_URL=$("$STAGEE_BIN" db url --data-dir "$STAGEE_TEST_PG_DIR")
+DB_NAME="stagee_e2e_$$"
+DB_URL="${SERVER_URL%/*}/$DB_NAME"
+
+cleanup() {
+  for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${NODE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  psql -q "${SERVER_URL%/*}/postgres" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+psql -q "${SERVER_URL%/*}/postgres" -c "CREATE DATABASE $DB_NAME" >/dev/null
+
+sql() { psql -qtAX "$DB_URL" -c "$1"; }
+
+check() { # check NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    echo "FAIL: $1: expected [$2], got [$3]" >&2
+  fi
+}
+
+# start_node NAME [extra args...]: starts a node on DB_URL, sets NODE_PORT.
+start_node() {
+  local name=$1; shift
+  "$STAGEE_BIN" node --db-url "$DB_URL" --port 0 --node-name "$name" "$@" \
+    >"$WORK/$name.out" 2>"$WORK/$name.log" &
+  NODE_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    if grep -q node_ready "$WORK/$name.out" 2>/dev/null; then
+      NODE_PORT=$(jq -r .port "$WORK/$name.out")
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "node $name did not become ready; log:" >&2
+  tail -20 "$WORK/$name.log" >&2
+  exit 1
+}
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}

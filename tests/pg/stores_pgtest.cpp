@@ -1,0 +1,281 @@
+// Admission, journal and queue stores against a real PostgreSQL.
+#include <thread>
+
+#include <boost/test/unit_test.hpp>
+
+#include "actors/execution_fsm.hpp"
+#include "messages/errors.hpp"
+#include "persistence/admission_store.hpp"
+#include "persistence/journal_store.hpp"
+#include "persistence/queue_store.hpp"
+#include "persistence/read_store.hpp"
+#include "tests/support/factories.hpp"
+#include "tests/support/test_db.hpp"
+
+using namespace stagee;
+
+namespace {
+
+struct stores {
+  test::test_db db;
+  std::unique_ptr<db_session> session = db.session();
+  admission_store admission{*session, admission_settings{}};
+  journal_store journal{*session};
+  queue_store queue{*session};
+  read_store reads{*session};
+
+  admit_reply admit_one(const admit_request& r) {
+    auto res = admission.admit({r});
+    BOOST_REQUIRE_MESSAGE(res, test::error_text(res));
+    BOOST_REQUIRE_EQUAL(res->size(), 1u);
+    BOOST_REQUIRE_MESSAGE((*res)[0], test::error_text((*res)[0]));
+    return *(*res)[0];
+  }
+
+  std::string count(const std::string& table) {
+    return db.scalar("SELECT count(*) FROM " + table);
+  }
+};
+
+/// Journals one FSM trigger for a stored execution; returns whether it applied.
+bool journal_trigger(stores& s, execution_snapshot& snap, trigger t,
+                     std::vector<step_output> outputs = {}) {
+  auto r = apply(snap, t);
+  BOOST_REQUIRE(r.ok);
+  journal_append a{"node-a", snap.last_seq, r.ok->next, r.ok->changed_runs, std::move(outputs),
+                   r.ok->events};
+  auto res = s.journal.append({a});
+  BOOST_REQUIRE_MESSAGE(res, test::error_text(res));
+  if ((*res)[0])
+    snap = r.ok->next;
+  return (*res)[0];
+}
+
+trigger finished(int32_t idx, step_status st = step_status::succeeded, int32_t code = 0) {
+  trigger t;
+  t.kind = trigger_kind::run_finished;
+  t.by = "node-a";
+  t.run_index = idx;
+  t.outcome = st;
+  t.exit_code = code;
+  return t;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(admission, stores)
+
+BOOST_AUTO_TEST_CASE(a_new_plan_is_stored_with_snapshot_hash_steps_events_and_queue_row) {
+  auto ar = test::admission(test::plan_json(), "acme");
+  auto rep = admit_one(ar);
+  BOOST_CHECK(!rep.duplicate);
+  BOOST_CHECK_EQUAL(rep.execution_id, ar.record.execution_id);
+  BOOST_CHECK(rep.status == execution_status::queued);
+  auto id = "'" + rep.execution_id + "'";
+  BOOST_CHECK_EQUAL(db.scalar("SELECT plan_hash FROM executions WHERE id=" + id), ar.record.plan_hash);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT plan_snapshot::text = '" + ar.canonical_json
+                              + "'::jsonb::text FROM executions WHERE id=" + id), "t");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT count(*) FROM execution_steps WHERE execution_id=" + id), "4");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT string_agg(kind, ',' ORDER BY seq) FROM execution_events "
+                              "WHERE execution_id=" + id), "submitted,queued");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT lease_owner IS NULL FROM execution_queue WHERE execution_id=" + id), "t");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT last_transition_from FROM executions WHERE id=" + id), "pending");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT timeout_policy_id FROM executions WHERE id=" + id), "fast_read");
+}
+
+BOOST_AUTO_TEST_CASE(the_same_plan_in_another_key_and_target_order_is_a_duplicate) {
+  auto first = admit_one(test::admission(test::plan_json("p", R"(["web-1","web-2"])"), "acme"));
+  auto reordered = R"({"steps":[{"executor":"noop","name":"s1","command":["true"]},)"
+                   R"({"command":["true"],"executor":"noop","name":"s2"}],)"
+                   R"("targets":["web-2","web-1"],"sla_class":"fast","environment":"staging",)"
+                   R"("action_class":"read","action":"check","name":"p"})";
+  auto again = admit_one(test::admission(reordered, "acme"));
+  BOOST_CHECK(again.duplicate);
+  BOOST_CHECK_EQUAL(again.execution_id, first.execution_id);
+  BOOST_CHECK_EQUAL(count("executions"), "1");
+  BOOST_CHECK_EQUAL(count("execution_events"), "2"); // no second journal
+}
+
+BOOST_AUTO_TEST_CASE(the_same_plan_from_another_tenant_is_a_new_execution) {
+  auto a = admit_one(test::admission(test::plan_json(), "acme"));
+  auto b = admit_one(test::admission(test::plan_json(), "globex"));
+  BOOST_CHECK(!b.duplicate);
+  BOOST_CHECK_NE(a.execution_id, b.execution_id);
+  BOOST_CHECK_EQUAL(count("executions"), "2");
+}
+
+BOOST_AUTO_TEST_CASE(identical_submits_in_one_batch_create_one_row) {
+  std::vector<admit_request> batch;
+  for (int i = 0; i < 8; ++i)
+    batch.push_back(test::admission(test::plan_json(), "acme"));
+  auto res = admission.admit(batch);
+  BOOST_REQUIRE(res);
+  std::set<std::string> ids;
+  int duplicates = 0;
+  for (auto& r : *res) {
+    BOOST_REQUIRE(r);
+    ids.insert(r->execution_id);
+    duplicates += r->duplicate ? 1 : 0;
+  }
+  BOOST_CHECK_EQUAL(ids.size(), 1u);
+  BOOST_CHECK_EQUAL(duplicates, 7);
+  BOOST_CHECK_EQUAL(count("executions"), "1");
+}
+
+BOOST_AUTO_TEST_CASE(eight_concurrent_connections_submitting_one_plan_create_one_row) {
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      auto session = db.session();
+      admission_store store{*session, admission_settings{}};
+      auto res = store.admit({test::admission(test::plan_json("race"), "acme")});
+      if (res && (*res)[0])
+        ids[i] = (*res)[0]->execution_id;
+    });
+  for (auto& t : threads)
+    t.join();
+  std::set<std::string> distinct(ids.begin(), ids.end());
+  BOOST_CHECK_EQUAL(distinct.size(), 1u);
+  BOOST_CHECK(!ids[0].empty());
+  BOOST_CHECK_EQUAL(count("executions"), "1");
+}
+
+BOOST_AUTO_TEST_CASE(a_client_key_reused_with_another_plan_is_a_conflict) {
+  admit_one(test::admission(test::plan_json("one"), "acme", "alice",
+                            execution_mode::background, "key-1"));
+  auto res = admission.admit({test::admission(test::plan_json("two"), "acme", "alice",
+                                              execution_mode::background, "key-1")});
+  BOOST_REQUIRE(res);
+  BOOST_REQUIRE(!(*res)[0]);
+  BOOST_CHECK((*res)[0].error() == stagee_errc::idempotency_conflict);
+  BOOST_CHECK_EQUAL(count("executions"), "1");
+}
+
+BOOST_AUTO_TEST_CASE(a_key_older_than_the_dedup_window_admits_a_new_execution) {
+  auto first = admit_one(test::admission(test::plan_json(), "acme"));
+  db.scalar("UPDATE executions SET created_at = now() - interval '23 hours 59 minutes'");
+  BOOST_CHECK(admit_one(test::admission(test::plan_json(), "acme")).duplicate);
+  db.scalar("UPDATE executions SET created_at = now() - interval '24 hours 1 minute'");
+  auto again = admit_one(test::admission(test::plan_json(), "acme"));
+  BOOST_CHECK(!again.duplicate);
+  BOOST_CHECK_NE(again.execution_id, first.execution_id);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT idempotency_key LIKE '%:expired:%' FROM executions WHERE id='"
+                              + first.execution_id + "'"), "t");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(journal, stores)
+
+BOOST_AUTO_TEST_CASE(transitions_persist_status_steps_outputs_and_gapless_events) {
+  auto ar = test::admission(test::plan_json(), "acme", "alice", execution_mode::immediate);
+  admit_one(ar);
+  auto snap = ar.record.snapshot;
+  trigger start;
+  start.kind = trigger_kind::start;
+  start.by = "node-a";
+  BOOST_REQUIRE(journal_trigger(*this, snap, start));
+  for (int32_t i = 0; i < 4; ++i)
+    BOOST_REQUIRE(journal_trigger(*this, snap, finished(i),
+                                  {step_output{i, "out" + std::to_string(i), "", false, ""}}));
+  auto id = "'" + ar.record.execution_id + "'";
+  BOOST_CHECK_EQUAL(db.scalar("SELECT status FROM executions WHERE id=" + id), "succeeded");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT last_transition_from FROM executions WHERE id=" + id), "running");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT last_transition_by FROM executions WHERE id=" + id), "node-a");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT last_transition_at IS NOT NULL AND ended_at >= started_at "
+                              "FROM executions WHERE id=" + id), "t");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT string_agg(stdout, ',' ORDER BY run_index) FROM execution_steps "
+                              "WHERE execution_id=" + id), "out0,out1,out2,out3");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT count(*) FROM execution_steps WHERE status='succeeded' "
+                              "AND exit_code = 0 AND attempt = 1 AND execution_id=" + id), "4");
+  // seq 1..n without gaps
+  BOOST_CHECK_EQUAL(db.scalar("SELECT max(seq) = count(*) AND min(seq) = 1 FROM execution_events "
+                              "WHERE execution_id=" + id), "t");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT count(*) FROM execution_queue WHERE execution_id=" + id), "0");
+  auto events = journal.events_after(ar.record.execution_id, 0, 1000);
+  BOOST_REQUIRE(events);
+  BOOST_CHECK_EQUAL(events->size(), static_cast<size_t>(snap.last_seq));
+  BOOST_CHECK(events->back().kind == event_kind::succeeded);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_with_a_stale_seq_changes_nothing) {
+  auto ar = test::admission(test::plan_json(), "acme", "alice", execution_mode::immediate);
+  admit_one(ar);
+  auto snap = ar.record.snapshot;
+  auto stale = snap;
+  trigger start;
+  start.kind = trigger_kind::start;
+  start.by = "node-a";
+  BOOST_REQUIRE(journal_trigger(*this, snap, start));
+  auto events_before = count("execution_events");
+  // A second owner still holding the old snapshot tries to journal.
+  start.by = "node-b";
+  BOOST_CHECK(!journal_trigger(*this, stale, start));
+  BOOST_CHECK_EQUAL(count("execution_events"), events_before);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT last_transition_by FROM executions"), "node-a");
+}
+
+BOOST_AUTO_TEST_CASE(the_stored_snapshot_loads_back_identically) {
+  auto ar = test::admission(test::plan_json(), "acme", "alice", execution_mode::immediate);
+  admit_one(ar);
+  auto snap = ar.record.snapshot;
+  trigger start;
+  start.kind = trigger_kind::start;
+  start.by = "node-a";
+  journal_trigger(*this, snap, start);
+  auto loaded = reads.load(ar.record.execution_id);
+  BOOST_REQUIRE_MESSAGE(loaded, test::error_text(loaded));
+  BOOST_CHECK_EQUAL(caf::deep_to_string(loaded->snapshot), caf::deep_to_string(snap));
+  BOOST_CHECK_EQUAL(loaded->plan_hash, ar.record.plan_hash);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(queue, stores)
+
+BOOST_AUTO_TEST_CASE(concurrent_claimers_take_each_queued_execution_exactly_once) {
+  constexpr int total = 200;
+  std::vector<admit_request> batch;
+  for (int i = 0; i < total; ++i)
+    batch.push_back(test::admission(test::plan_json("p" + std::to_string(i)), "acme"));
+  BOOST_REQUIRE(admission.admit(batch));
+  std::vector<std::vector<std::string>> claimed(4);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w)
+    threads.emplace_back([&, w] {
+      auto session = db.session();
+      queue_store q{*session};
+      for (;;) {
+        auto got = q.claim("node-" + std::to_string(w), 7, 60000, nullptr);
+        if (!got || got->empty())
+          return;
+        for (auto& e : *got)
+          claimed[w].push_back(e.execution_id);
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  std::multiset<std::string> all;
+  for (auto& v : claimed)
+    all.insert(v.begin(), v.end());
+  std::set<std::string> distinct(all.begin(), all.end());
+  BOOST_CHECK_EQUAL(all.size(), static_cast<size_t>(total));
+  BOOST_CHECK_EQUAL(distinct.size(), static_cast<size_t>(total));
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_lease_makes_the_execution_claimable_again) {
+  admit_one(test::admission(test::plan_json(), "acme"));
+  auto first = queue.claim("node-a", 10, 60000, nullptr);
+  BOOST_REQUIRE(first && first->size() == 1u);
+  BOOST_CHECK(queue.claim("node-b", 10, 60000, nullptr)->empty());
+  db.scalar("UPDATE execution_queue SET lease_expires_at = now() - interval '1 second'");
+  auto second = queue.claim("node-b", 10, 60000, nullptr);
+  BOOST_REQUIRE(second && second->size() == 1u);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT lease_owner || ':' || fence FROM execution_queue"), "node-b:2");
+  // Only the owner renews.
+  BOOST_CHECK_EQUAL(*queue.renew("node-a", {(*second)[0].execution_id}, 60000), 0);
+  BOOST_CHECK_EQUAL(*queue.renew("node-b", {(*second)[0].execution_id}, 60000), 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
