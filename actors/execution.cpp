@@ -88,6 +88,7 @@ void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_
   req.attempt = run.attempt;
   req.argv = expand_argv(step.command, run.target);
   req.idempotency_key = st.record.execution_id + "/" + run.step_name + "/" + run.target;
+  req.request_id = st.record.request_id;
   req.timeout_ms = step.timeout_ms > 0 ? step.timeout_ms
                    : st.record.step_timeout_ms > 0 ? st.record.step_timeout_ms
                                                    : st.settings.default_step_timeout_ms;
@@ -190,6 +191,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
   st.bus = std::move(bus);
   st.supervisor = std::move(supervisor);
   auto& p = st.record.frozen_plan;
+  st.log.request_id = st.record.request_id;
   st.log.exec_id = st.record.execution_id;
   st.log.tenant_id = st.record.tenant_id;
   st.log.actor_id = st.record.actor_id;

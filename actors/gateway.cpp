@@ -61,7 +61,7 @@ caf::error check_execution_id(const std::string& id) {
 
 void log_submit(const admit_request& ar, const submit_reply& rep, const char* what) {
   logging::log_context ctx;
-  ctx.request_id = ar.request_id;
+  ctx.request_id = ar.record.request_id;
   ctx.exec_id = rep.execution_id;
   ctx.tenant_id = ar.record.tenant_id;
   ctx.actor_id = ar.record.actor_id;
@@ -101,7 +101,7 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
   ar.canonical_json = std::move(parsed.canonical_json);
   ar.execution_timeout_ms = policy.execution_timeout_ms;
   ar.timeout_policy_id = policy.id;
-  ar.request_id = req.request_id.empty() ? new_uuid(st.rng) : req.request_id;
+  rec.request_id = req.request_id.empty() ? new_uuid(st.rng) : req.request_id;
   if (rec.mode == execution_mode::immediate) {
     ar.node = st.settings.node;
     ar.lease_ms = st.settings.lease_ms;

@@ -47,6 +47,7 @@ caf::expected<execution_record> to_record(stored_execution& s) {
   rec.step_timeout_ms = s.step_timeout_ms;
   rec.frozen_plan = std::move(std::get<parsed_plan>(parsed).value);
   rec.snapshot = std::move(s.snapshot);
+  rec.request_id = std::move(s.request_id);
   return rec;
 }
 

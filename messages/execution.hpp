@@ -173,13 +173,14 @@ struct execution_record {
   int64_t step_timeout_ms = 0; // policy default for steps without timeout_ms
   plan frozen_plan;
   execution_snapshot snapshot;
+  std::string request_id;      // correlation id of the submit (logs, step processes)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, execution_record& x) {
   return f(caf::meta::type_name("execution_record"), x.execution_id, x.tenant_id,
            x.actor_id, x.plan_hash, x.idempotency_key, x.mode, x.step_timeout_ms,
-           x.frozen_plan, x.snapshot);
+           x.frozen_plan, x.snapshot, x.request_id);
 }
 
 /// An execution as loaded from PostgreSQL: the plan is still the stored canonical JSON.
@@ -193,13 +194,14 @@ struct stored_execution {
   int64_t step_timeout_ms = 0;
   std::string plan_json;
   execution_snapshot snapshot;
+  std::string request_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stored_execution& x) {
   return f(caf::meta::type_name("stored_execution"), x.execution_id, x.tenant_id,
            x.actor_id, x.plan_hash, x.idempotency_key, x.mode, x.step_timeout_ms,
-           x.plan_json, x.snapshot);
+           x.plan_json, x.snapshot, x.request_id);
 }
 
 } // namespace stagee

@@ -26,14 +26,12 @@ struct admit_request {
   std::string timeout_policy_id;
   std::string node;              // background: empty (anyone claims); immediate: this node
   int64_t lease_ms = 0;          // lease of a pre-claimed (immediate) queue row
-  std::string request_id;        // correlation id of the submit
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admit_request& x) {
   return f(caf::meta::type_name("admit_request"), x.record, x.canonical_json, x.events,
-           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease_ms,
-           x.request_id);
+           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease_ms);
 }
 
 struct admit_reply {

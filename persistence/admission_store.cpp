@@ -19,7 +19,7 @@ json execution_row(const admit_request& r) {
   return json{{"id", rec.execution_id},
               {"tenant_id", rec.tenant_id},
               {"actor_id", rec.actor_id},
-              {"request_id", r.request_id},
+              {"request_id", r.record.request_id},
               {"plan_name", p.name},
               {"action", p.action},
               {"action_class", to_string(p.action_cls)},

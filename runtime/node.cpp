@@ -108,8 +108,8 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
 }
 
 void print_ready(const node_options& o, uint16_t port, const std::string& url) {
-  nlohmann::json j{{"event", "node_ready"}, {"node", o.node_name}, {"port", port},
-                   {"db_url", redact_url(url)}};
+  nlohmann::ordered_json j{{"event", "node_ready"}, {"node", o.node_name}, {"port", port},
+                           {"db_url", redact_url(url)}};
   std::cout << j.dump() << std::endl;
 }
 

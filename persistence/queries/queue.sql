@@ -25,6 +25,7 @@ WITH next AS (
 SELECT e.id, e.tenant_id, e.actor_id, e.status, e.plan_hash, e.mode,
        '' AS error_class, '' AS error_message, coalesce(e.worker_id, '') AS worker_id,
        e.idempotency_key, e.plan_snapshot::text AS plan_json, e.state_snapshot,
+       coalesce(e.request_id, '') AS request_id,
        coalesce(p.step_timeout_ms, 0) AS step_timeout_ms
   FROM claimed
   JOIN executions e ON e.id = claimed.execution_id

@@ -7,6 +7,7 @@ SELECT id, tenant_id, actor_id, status, plan_hash, mode, timed_out,
        coalesce(error_message, '') AS error_message,
        coalesce(worker_id, '') AS worker_id, idempotency_key,
        plan_snapshot::text AS plan_json, state_snapshot,
+       coalesce(request_id, '') AS request_id,
        coalesce((SELECT step_timeout_ms FROM timeout_policies p
                   WHERE p.id = executions.timeout_policy_id), 0) AS step_timeout_ms
   FROM executions

@@ -12,7 +12,7 @@ cat >"$WORK/plan.json" <<'JSON'
 {"name": "e2e two steps", "action": "check", "action_class": "modify", "sla_class": "fast",
  "environment": "test", "targets": ["host-b", "host-a"],
  "steps": [
-   {"name": "hello", "executor": "shell", "command": ["sh", "-c", "echo hello $STAGEE_TARGET $STAGEE_STEP $STAGEE_ATTEMPT"], "idempotent": true, "timeout_ms": 2000},
+   {"name": "hello", "executor": "shell", "command": ["sh", "-c", "echo hello $STAGEE_TARGET $STAGEE_STEP $STAGEE_ATTEMPT; echo $STAGEE_EXECUTION_ID $STAGEE_IDEMPOTENCY_KEY $STAGEE_REQUEST_ID >&2"], "idempotent": true, "timeout_ms": 2000},
    {"name": "literal", "executor": "shell", "command": ["printf", "%s|", "{{target}}", "; touch /tmp/stagee-pwned-$$", "$(id)"], "timeout_ms": 2000}
  ]}
 JSON
@@ -23,6 +23,8 @@ check "immediate duplicate flag" false "$(jq -r .duplicate <<<"$out")"
 check "plan_hash length" 64 "$(jq -r '.plan_hash | length' <<<"$out")"
 check "four step rows" 4 "$(sql "SELECT count(*) FROM execution_steps WHERE execution_id='$ID' AND status='succeeded' AND exit_code=0")"
 check "captured output" "hello host-a hello 1" "$(sql "SELECT trim(stdout) FROM execution_steps WHERE execution_id='$ID' AND run_index=0")"
+check "step environment" "$ID $ID/hello/host-a $(sql "SELECT request_id FROM executions WHERE id='$ID'")" "$(sql "SELECT trim(stderr) FROM execution_steps WHERE execution_id='$ID' AND run_index=0")"
+check "request id recorded" 36 "$(sql "SELECT length(request_id) FROM executions WHERE id='$ID'")"
 check "argv passed literally" "host-b|; touch /tmp/stagee-pwned-\$\$|\$(id)|" "$(sql "SELECT stdout FROM execution_steps WHERE execution_id='$ID' AND run_index=3")"
 check "events numbered without gaps" "t" "$(sql "SELECT min(seq)=1 AND max(seq)=count(*) FROM execution_events WHERE execution_id='$ID'")"
 check "last_transition_* set" "t|running" "$(sql "SELECT last_transition_at IS NOT NULL AND last_transition_by <> '', last_transition_from FROM executions WHERE id='$ID'")"

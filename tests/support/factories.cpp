@@ -55,7 +55,7 @@ admit_request admission(const std::string& json, const std::string& tenant,
   ar.canonical_json = pp.canonical_json;
   ar.execution_timeout_ms = 10000;
   ar.timeout_policy_id = "fast_read";
-  ar.request_id = "req-" + rec.execution_id.substr(0, 8);
+  rec.request_id = "req-" + rec.execution_id.substr(0, 8);
   if (mode == execution_mode::immediate) {
     ar.node = "test-node";
     ar.lease_ms = 60000;

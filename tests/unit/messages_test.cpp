@@ -104,12 +104,12 @@ execution_event sample_event() {
 
 execution_record sample_record() {
   return execution_record{"e", "t", "a", "h", "k", execution_mode::background, 5,
-                          sample_plan(), sample_snapshot()};
+                          sample_plan(), sample_snapshot(), "req"};
 }
 
 stored_execution sample_stored() {
   return stored_execution{"e", "t", "a", "h", "k", execution_mode::immediate, 5, "{}",
-                          sample_snapshot()};
+                          sample_snapshot(), "req"};
 }
 
 } // namespace
@@ -139,8 +139,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
                             {step_output{1, "out", "err", true, "e"}}, {sample_event()}},
              "stagee::journal_append");
   round_trip(journal_committed{"e", 5}, "stagee::journal_committed");
-  round_trip(admit_request{sample_record(), "{}", {sample_event()}, 10, "fast_read", "n", 5,
-                           "r"},
+  round_trip(admit_request{sample_record(), "{}", {sample_event()}, 10, "fast_read", "n", 5},
              "stagee::admit_request");
   round_trip(admit_reply{"e", execution_status::pending, "h", execution_mode::immediate, false},
              "stagee::admit_reply");
@@ -151,7 +150,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(renewed{3}, "stagee::renewed");
   round_trip(run_request{sample_record()}, "stagee::run_request");
   round_trip(execution_done{"e", execution_status::succeeded}, "stagee::execution_done");
-  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20}, "stagee::run_step");
+  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req"}, "stagee::run_step");
   round_trip(step_result{1, step_status::succeeded, 0, 5, step_output{1, "o", "e", false, ""}},
              "stagee::step_result");
   // Every registered type was checked, and nothing was checked that is not registered.
