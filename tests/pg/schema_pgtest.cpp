@@ -1,4 +1,6 @@
 // Migrations and named statements against a real PostgreSQL.
+#include <thread>
+
 #include <boost/test/unit_test.hpp>
 
 #include "persistence/migrator.hpp"
@@ -23,6 +25,30 @@ BOOST_AUTO_TEST_CASE(migrations_go_up_down_and_up_again) {
   BOOST_REQUIRE_MESSAGE(applied, test::error_text(applied));
   BOOST_CHECK_EQUAL(*applied, static_cast<int>(sql::migrations().size()));
   BOOST_CHECK_EQUAL(*migrate_up(*s), 0); // idempotent
+}
+
+BOOST_AUTO_TEST_CASE(nodes_starting_at_once_apply_each_migration_exactly_once) {
+  test::test_db db;
+  auto s = db.session();
+  BOOST_REQUIRE(migrate_down_all(*s));
+  std::vector<int> applied(6, -1);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < applied.size(); ++i)
+    threads.emplace_back([&, i] {
+      db_session own{db.url()};
+      auto r = migrate_up(own);
+      applied[i] = r ? *r : -100;
+    });
+  for (auto& t : threads)
+    t.join();
+  int total = 0;
+  for (auto n : applied) {
+    BOOST_CHECK_GE(n, 0); // no thread failed
+    total += std::max(n, 0);
+  }
+  BOOST_CHECK_EQUAL(total, static_cast<int>(sql::migrations().size()));
+  BOOST_CHECK_EQUAL(db.scalar("SELECT count(*) FROM schema_migrations"),
+                    std::to_string(sql::migrations().size()));
 }
 
 BOOST_AUTO_TEST_CASE(every_named_statement_prepares_against_the_schema) {

@@ -51,6 +51,13 @@ bool journal_trigger(stores& s, execution_snapshot& snap, trigger t,
   return (*res)[0];
 }
 
+trigger started_by(const std::string& node) {
+  trigger t;
+  t.kind = trigger_kind::start;
+  t.by = node;
+  return t;
+}
+
 trigger finished(int32_t idx, step_status st = step_status::succeeded, int32_t code = 0) {
   trigger t;
   t.kind = trigger_kind::run_finished;
@@ -172,10 +179,7 @@ BOOST_AUTO_TEST_CASE(transitions_persist_status_steps_outputs_and_gapless_events
   auto ar = test::admission(test::plan_json(), "acme", "alice", execution_mode::immediate);
   admit_one(ar);
   auto snap = ar.record.snapshot;
-  trigger start;
-  start.kind = trigger_kind::start;
-  start.by = "node-a";
-  BOOST_REQUIRE(journal_trigger(*this, snap, start));
+  BOOST_REQUIRE(journal_trigger(*this, snap, started_by("node-a")));
   for (int32_t i = 0; i < 4; ++i)
     BOOST_REQUIRE(journal_trigger(*this, snap, finished(i),
                                   {step_output{i, "out" + std::to_string(i), "", false, ""}}));
@@ -204,14 +208,10 @@ BOOST_AUTO_TEST_CASE(a_write_with_a_stale_seq_changes_nothing) {
   admit_one(ar);
   auto snap = ar.record.snapshot;
   auto stale = snap;
-  trigger start;
-  start.kind = trigger_kind::start;
-  start.by = "node-a";
-  BOOST_REQUIRE(journal_trigger(*this, snap, start));
+  BOOST_REQUIRE(journal_trigger(*this, snap, started_by("node-a")));
   auto events_before = count("execution_events");
   // A second owner still holding the old snapshot tries to journal.
-  start.by = "node-b";
-  BOOST_CHECK(!journal_trigger(*this, stale, start));
+  BOOST_CHECK(!journal_trigger(*this, stale, started_by("node-b")));
   BOOST_CHECK_EQUAL(count("execution_events"), events_before);
   BOOST_CHECK_EQUAL(db.scalar("SELECT last_transition_by FROM executions"), "node-a");
 }
@@ -220,10 +220,7 @@ BOOST_AUTO_TEST_CASE(the_stored_snapshot_loads_back_identically) {
   auto ar = test::admission(test::plan_json(), "acme", "alice", execution_mode::immediate);
   admit_one(ar);
   auto snap = ar.record.snapshot;
-  trigger start;
-  start.kind = trigger_kind::start;
-  start.by = "node-a";
-  journal_trigger(*this, snap, start);
+  BOOST_REQUIRE(journal_trigger(*this, snap, started_by("node-a")));
   auto loaded = reads.load(ar.record.execution_id);
   BOOST_REQUIRE_MESSAGE(loaded, test::error_text(loaded));
   BOOST_CHECK_EQUAL(caf::deep_to_string(loaded->snapshot), caf::deep_to_string(snap));
