@@ -117,8 +117,10 @@ void renew(self_ptr self) {
 
 void done(self_ptr self, const execution_done& d) {
   auto& st = self->state;
+  auto freed_capacity = false; // only background children count against capacity
   auto i = st.children.find(d.execution_id);
   if (i != st.children.end()) {
+    freed_capacity = !i->second.immediate;
     st.by_address.erase(i->second.handle.address());
     st.children.erase(i);
   }
@@ -127,7 +129,8 @@ void done(self_ptr self, const execution_done& d) {
     w->second.deliver(d);
     st.waiting.erase(w);
   }
-  claim(self);
+  if (freed_capacity)
+    claim(self);
 }
 
 /// A child died without reporting execution_done: restart it from its snapshot.

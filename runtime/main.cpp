@@ -68,6 +68,9 @@ int main(int argc, char** argv) {
     ->capture_default_str()->check(CLI::Range(int64_t{1000}, int64_t{3600000}));
   node_cmd->add_option("--claim-interval-ms", node.claim_interval_ms, "queue poll period")
     ->capture_default_str()->check(CLI::Range(int64_t{10}, int64_t{60000}));
+  node_cmd->add_option("--scheduler-threads", node.scheduler_threads,
+                       "CAF scheduler threads (0: one per core)")
+    ->capture_default_str()->check(CLI::Range(0, 256));
   node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
     ->capture_default_str()
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

@@ -185,6 +185,11 @@ int run_node(node_options o) {
     caf::actor_system_config cfg;
     add_stagee_types(cfg);
     cfg.load<caf::io::middleman>();
+    // CAF defaults to max(cores, 4) workers whose idle polling costs real CPU on
+    // small machines; one per core is enough (detached actors have their own threads).
+    auto threads = o.scheduler_threads > 0 ? o.scheduler_threads
+                                           : static_cast<int32_t>(std::thread::hardware_concurrency());
+    cfg.set("scheduler.max-threads", std::max(threads, 1));
     caf::actor_system sys{cfg};
     auto tree = spawn_tree(sys, o, url, std::move(*policies));
     auto port = sys.middleman().publish(tree.gateway, o.port, o.bind.c_str(), true);

@@ -23,6 +23,7 @@ struct node_options {
   int64_t lease_ms = 60000;
   int64_t claim_interval_ms = 500;
   int32_t readers = 2;
+  int32_t scheduler_threads = 0;   // CAF scheduler workers; 0: one per core
   std::string log_level = "info";
   std::string log_file;
 };

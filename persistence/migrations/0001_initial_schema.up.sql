@@ -149,6 +149,13 @@ CREATE TABLE execution_queue (
   attempts         INT NOT NULL DEFAULT 0
 );
 
+-- Every execution inserts, updates and deletes its row here: vacuum it eagerly so
+-- claims do not wade through dead tuples.
+ALTER TABLE execution_queue SET (autovacuum_vacuum_scale_factor = 0.0,
+                                 autovacuum_vacuum_threshold = 1000,
+                                 autovacuum_analyze_scale_factor = 0.0,
+                                 autovacuum_analyze_threshold = 1000);
+
 CREATE INDEX ix_queue_claim ON execution_queue (priority, enqueued_at) WHERE lease_owner IS NULL;
 CREATE INDEX ix_queue_lease_expiry ON execution_queue (lease_expires_at) WHERE lease_owner IS NOT NULL;
 
