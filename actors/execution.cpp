@@ -42,6 +42,19 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
   if (r.error) {
     logging::write(lg(), spdlog::level::err, "illegal transition refused", st.log,
                    {{"trigger", to_string(r.error->kind)}, {"reason", r.error->reason}});
+    if (t.kind != trigger_kind::fail && !is_terminal(st.snapshot.status)) {
+      // A bug in the shell, not in the plan: fail the execution visibly rather
+      // than leave it running until its lease expires.
+      trigger f;
+      f.kind = trigger_kind::fail;
+      f.by = st.settings.node;
+      f.now_us = now_us();
+      f.error_class = "illegal_transition";
+      f.message = to_string(t.kind) + " refused in status " + to_string(st.snapshot.status)
+                  + ": " + r.error->reason;
+      fire(self, f);
+      return;
+    }
     finish(self);
     return;
   }

@@ -137,15 +137,25 @@ int run_wait(const client_options& c, const std::string& execution_id, bool foll
   if (rc != 0)
     return rc;
   // Print events until the terminal one (or the deadline), then the final status.
+  // Events of an execution running on another node do not reach this node's bus
+  // (yet): after two quiet seconds, ask for the status instead.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{c.timeout_ms};
   bool done = false;
+  int quiet = 0;
   while (!done && std::chrono::steady_clock::now() < deadline) {
     self->receive(
       [&](execution_event& ev) {
         std::cout << to_json(ev).dump() << std::endl;
         done = is_terminal(ev.status);
+        quiet = 0;
       },
-      caf::after(std::chrono::milliseconds{500}) >> [] {});
+      caf::after(std::chrono::milliseconds{500}) >> [&] {
+        if (++quiet % 4 != 0)
+          return;
+        self->request(*gw, std::chrono::seconds(10), status_request{"", execution_id})
+          .receive([&](status_reply& rep) { done = is_terminal(rep.status); },
+                   [](caf::error&) {});
+      });
   }
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
     deadline - std::chrono::steady_clock::now());
