@@ -37,28 +37,19 @@ caf::expected<execution_record> to_record(stored_execution& s) {
   if (auto err = std::get_if<plan_error>(&parsed))
     return make_stagee_error(stagee_errc::internal, "plan_snapshot",
                              "stored plan does not parse: " + err->field + ": " + err->message);
-  execution_record rec;
-  rec.execution_id = s.execution_id;
-  rec.tenant_id = s.tenant_id;
-  rec.actor_id = s.actor_id;
-  rec.plan_hash = s.plan_hash;
-  rec.idempotency_key = s.idempotency_key;
-  rec.mode = s.mode;
-  rec.step_timeout_ms = s.step_timeout_ms;
+  auto rec = std::move(s.record);
   rec.frozen_plan = std::move(std::get<parsed_plan>(parsed).value);
-  rec.snapshot = std::move(s.snapshot);
-  rec.request_id = std::move(s.request_id);
   return rec;
 }
 
 void adopt(self_ptr self, std::vector<stored_execution>& batch) {
   for (auto& s : batch) {
-    if (self->state.children.count(s.execution_id) > 0)
+    if (self->state.children.count(s.record.execution_id) > 0)
       continue; // already ours and running
     auto rec = to_record(s);
     if (!rec) {
       logging::write(lg(), spdlog::level::err, "claimed execution cannot run",
-                     {{"exec_id", s.execution_id}, {"error", to_string(rec.error())}});
+                     {{"exec_id", s.record.execution_id}, {"error", to_string(rec.error())}});
       continue;
     }
     logging::write(lg(), spdlog::level::info, "claimed execution",

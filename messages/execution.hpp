@@ -183,25 +183,17 @@ typename Inspector::result_type inspect(Inspector& f, execution_record& x) {
            x.frozen_plan, x.snapshot, x.request_id);
 }
 
-/// An execution as loaded from PostgreSQL: the plan is still the stored canonical JSON.
+/// An execution as loaded from PostgreSQL: the record without its parsed plan
+/// (record.frozen_plan is empty) plus the stored canonical plan JSON, which the
+/// worker re-parses before running it.
 struct stored_execution {
-  std::string execution_id;
-  std::string tenant_id;
-  std::string actor_id;
-  std::string plan_hash;
-  std::string idempotency_key;
-  execution_mode mode = execution_mode::immediate;
-  int64_t step_timeout_ms = 0;
+  execution_record record;
   std::string plan_json;
-  execution_snapshot snapshot;
-  std::string request_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stored_execution& x) {
-  return f(caf::meta::type_name("stored_execution"), x.execution_id, x.tenant_id,
-           x.actor_id, x.plan_hash, x.idempotency_key, x.mode, x.step_timeout_ms,
-           x.plan_json, x.snapshot, x.request_id);
+  return f(caf::meta::type_name("stored_execution"), x.record, x.plan_json);
 }
 
 } // namespace stagee

@@ -21,23 +21,24 @@ read_store::read_store(db_session& db) : db_(db) {
 
 caf::expected<stored_execution> stored_execution_from_row(const pqxx::row& row) {
   stored_execution out;
-  out.execution_id = row["id"].as<std::string>();
-  out.tenant_id = row["tenant_id"].as<std::string>();
-  out.actor_id = row["actor_id"].as<std::string>();
-  out.plan_hash = row["plan_hash"].as<std::string>();
-  out.idempotency_key = row["idempotency_key"].as<std::string>();
-  from_string(row["mode"].as<std::string>(), out.mode);
-  out.step_timeout_ms = row["step_timeout_ms"].as<int64_t>();
+  auto& rec = out.record;
+  rec.execution_id = row["id"].as<std::string>();
+  rec.tenant_id = row["tenant_id"].as<std::string>();
+  rec.actor_id = row["actor_id"].as<std::string>();
+  rec.plan_hash = row["plan_hash"].as<std::string>();
+  rec.idempotency_key = row["idempotency_key"].as<std::string>();
+  from_string(row["mode"].as<std::string>(), rec.mode);
+  rec.step_timeout_ms = row["step_timeout_ms"].as<int64_t>();
+  rec.request_id = row["request_id"].as<std::string>();
   out.plan_json = row["plan_json"].as<std::string>();
-  out.request_id = row["request_id"].as<std::string>();
   if (row["state_snapshot"].is_null())
     return make_stagee_error(stagee_errc::internal, "state_snapshot",
-                             "execution " + out.execution_id + " has no snapshot");
+                             "execution " + rec.execution_id + " has no snapshot");
   pqxx::binarystring blob{row["state_snapshot"]};
   auto snap = decode_snapshot(blob.str());
   if (!snap)
     return snap.error();
-  out.snapshot = std::move(*snap);
+  rec.snapshot = std::move(*snap);
   return out;
 }
 

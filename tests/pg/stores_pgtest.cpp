@@ -223,8 +223,8 @@ BOOST_AUTO_TEST_CASE(the_stored_snapshot_loads_back_identically) {
   BOOST_REQUIRE(journal_trigger(*this, snap, started_by("node-a")));
   auto loaded = reads.load(ar.record.execution_id);
   BOOST_REQUIRE_MESSAGE(loaded, test::error_text(loaded));
-  BOOST_CHECK_EQUAL(caf::deep_to_string(loaded->snapshot), caf::deep_to_string(snap));
-  BOOST_CHECK_EQUAL(loaded->plan_hash, ar.record.plan_hash);
+  BOOST_CHECK_EQUAL(caf::deep_to_string(loaded->record.snapshot), caf::deep_to_string(snap));
+  BOOST_CHECK_EQUAL(loaded->record.plan_hash, ar.record.plan_hash);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(concurrent_claimers_take_each_queued_execution_exactly_once
         if (!got || got->empty())
           return;
         for (auto& e : *got)
-          claimed[w].push_back(e.execution_id);
+          claimed[w].push_back(e.record.execution_id);
       }
     });
   for (auto& t : threads)
@@ -271,8 +271,8 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_makes_the_execution_claimable_again) {
   BOOST_REQUIRE(second && second->size() == 1u);
   BOOST_CHECK_EQUAL(db.scalar("SELECT lease_owner || ':' || fence FROM execution_queue"), "node-b:2");
   // Only the owner renews.
-  BOOST_CHECK_EQUAL(*queue.renew("node-a", {(*second)[0].execution_id}, 60000), 0);
-  BOOST_CHECK_EQUAL(*queue.renew("node-b", {(*second)[0].execution_id}, 60000), 1);
+  BOOST_CHECK_EQUAL(*queue.renew("node-a", {(*second)[0].record.execution_id}, 60000), 0);
+  BOOST_CHECK_EQUAL(*queue.renew("node-b", {(*second)[0].record.execution_id}, 60000), 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -108,8 +108,9 @@ execution_record sample_record() {
 }
 
 stored_execution sample_stored() {
-  return stored_execution{"e", "t", "a", "h", "k", execution_mode::immediate, 5, "{}",
-                          sample_snapshot(), "req"};
+  auto rec = sample_record();
+  rec.frozen_plan = plan{};
+  return stored_execution{rec, "{}"};
 }
 
 } // namespace
