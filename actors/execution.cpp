@@ -61,6 +61,7 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
   auto& tr = *r.ok;
   journal_append a;
   a.node = st.settings.node;
+  a.fence = st.record.fence;
   a.expected_seq = st.snapshot.last_seq;
   a.snapshot = std::move(tr.next);
   a.changed_runs = std::move(tr.changed_runs);
@@ -102,6 +103,7 @@ void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_
   req.argv = expand_argv(step.command, run.target);
   req.idempotency_key = st.record.execution_id + "/" + run.step_name + "/" + run.target;
   req.request_id = st.record.request_id;
+  req.fence = st.record.fence;
   req.timeout_ms = step.timeout_ms > 0 ? step.timeout_ms
                    : st.record.step_timeout_ms > 0 ? st.record.step_timeout_ms
                                                    : st.settings.default_step_timeout_ms;

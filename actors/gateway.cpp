@@ -105,6 +105,7 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
   if (rec.mode == execution_mode::immediate) {
     ar.node = st.settings.node;
     ar.lease_ms = st.settings.lease_ms;
+    rec.fence = 1; // admit_insert_queue pre-claims the row with fence 1
   }
   return ar;
 }

@@ -20,10 +20,10 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
       return claimed_batch{std::move(*r)};
     },
     [=](const renew_request& req) -> caf::result<renewed> {
-      auto r = self->state.store->renew(req.node, req.execution_ids, req.lease_ms);
+      auto r = self->state.store->renew(req.node, req.leases, req.lease_ms);
       if (!r)
         return r.error();
-      return renewed{*r};
+      return renewed{std::move(*r)};
     },
   };
 }

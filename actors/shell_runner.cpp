@@ -15,7 +15,8 @@ step_result run(const run_step& req, const shell_runner_settings& settings) {
               {"STAGEE_ATTEMPT", std::to_string(req.attempt)},
               {"STAGEE_TARGET", req.target},
               {"STAGEE_IDEMPOTENCY_KEY", req.idempotency_key},
-              {"STAGEE_REQUEST_ID", req.request_id}};
+              {"STAGEE_REQUEST_ID", req.request_id},
+              {"STAGEE_FENCE", std::to_string(req.fence)}};
   spec.timeout = std::chrono::milliseconds{req.timeout_ms};
   spec.kill_grace = std::chrono::milliseconds{settings.kill_grace_ms};
   spec.output_cap = static_cast<size_t>(req.output_cap_bytes);

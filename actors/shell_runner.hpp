@@ -4,7 +4,8 @@
 ///
 /// The command is an argv array (no shell); `{{target}}` in an argument is replaced
 /// by the target ref. The child gets STAGEE_EXECUTION_ID, STAGEE_STEP,
-/// STAGEE_ATTEMPT, STAGEE_TARGET and STAGEE_IDEMPOTENCY_KEY.
+/// STAGEE_ATTEMPT, STAGEE_TARGET, STAGEE_IDEMPOTENCY_KEY, STAGEE_REQUEST_ID and
+/// STAGEE_FENCE (the owner's fencing token: a target can refuse stale owners).
 #pragma once
 
 #include "messages/worker.hpp"

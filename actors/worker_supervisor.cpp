@@ -1,5 +1,7 @@
 #include "actors/worker_supervisor.hpp"
 
+#include <set>
+
 #include "actors/plan_codec.hpp"
 #include "config/logging.hpp"
 #include "messages/errors.hpp"
@@ -87,6 +89,33 @@ void claim(self_ptr self) {
       });
 }
 
+/// Stops the execution actors whose lease another owner holds now: they must not
+/// write or start anything more (their writes would be refused by the fence anyway).
+void drop_lost(self_ptr self, const std::vector<lease_ref>& asked,
+               const std::vector<std::string>& renewed_ids) {
+  auto& st = self->state;
+  std::set<std::string> kept(renewed_ids.begin(), renewed_ids.end());
+  for (auto& l : asked) {
+    auto i = st.children.find(l.execution_id);
+    if (kept.count(l.execution_id) > 0 || i == st.children.end()
+        || i->second.record.fence != l.fence)
+      continue;
+    logging::write(lg(), spdlog::level::warn, "lease lost to another owner; stopping execution",
+                   {{"exec_id", l.execution_id}, {"fence", l.fence},
+                    {"worker_id", st.settings.node}});
+    auto child = i->second.handle;
+    st.by_address.erase(child.address());
+    st.children.erase(i);
+    self->send_exit(child, caf::exit_reason::kill);
+    if (auto w = st.waiting.find(l.execution_id); w != st.waiting.end()) {
+      w->second.deliver(make_stagee_error(stagee_errc::owner_lost, "execution_id",
+                                          "execution " + l.execution_id
+                                            + " was taken over by another node; wait for it there"));
+      st.waiting.erase(w);
+    }
+  }
+}
+
 void renew(self_ptr self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
@@ -95,11 +124,12 @@ void renew(self_ptr self) {
   st.last_renew = now;
   renew_request req{st.settings.node, {}, st.settings.lease_ms};
   for (auto& [id, child] : st.children)
-    req.execution_ids.push_back(id);
-  if (req.execution_ids.empty())
+    req.leases.push_back(lease_ref{id, child.record.fence});
+  if (req.leases.empty())
     return;
+  auto asked = req.leases;
   self->request(st.queue, std::chrono::seconds(30), std::move(req))
-    .then([](renewed&) {},
+    .then([=](renewed& r) { drop_lost(self, asked, r.renewed_ids); },
           [=](caf::error& err) {
             logging::write(lg(), spdlog::level::warn, "lease renewal failed",
                            {{"error", self->system().render(err)}});

@@ -21,9 +21,11 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// One FSM transition to make durable: the snapshot after it, the step rows it
 /// changed, captured outputs and its events. Applied only if the execution's last
-/// committed seq still equals expected_seq (otherwise owner_lost).
+/// committed seq still equals expected_seq and (node, fence) still hold its queue
+/// lease; otherwise nothing is written and the writer gets owner_lost.
 struct journal_append {
-  std::string node;              // worker_id recorded on the execution row
+  std::string node;              // worker_id recorded on the execution row; lease owner
+  int64_t fence = 0;             // the writer's fencing token: must match the queue row
   int64_t expected_seq = 0;
   execution_snapshot snapshot;
   std::vector<int32_t> changed_runs;
@@ -33,7 +35,7 @@ struct journal_append {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_append& x) {
-  return f(caf::meta::type_name("journal_append"), x.node, x.expected_seq, x.snapshot,
+  return f(caf::meta::type_name("journal_append"), x.node, x.fence, x.expected_seq, x.snapshot,
            x.changed_runs, x.outputs, x.events);
 }
 

@@ -90,25 +90,37 @@ typename Inspector::result_type inspect(Inspector& f, claimed_batch& x) {
   return f(caf::meta::type_name("claimed_batch"), x.executions);
 }
 
-/// Extend the leases this node holds on the given executions.
+/// One lease as its holder knows it.
+struct lease_ref {
+  std::string execution_id;
+  int64_t fence = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_ref& x) {
+  return f(caf::meta::type_name("lease_ref"), x.execution_id, x.fence);
+}
+
+/// Extend the leases this node holds; a lease renews only while (node, fence) still
+/// match the queue row.
 struct renew_request {
   std::string node;
-  std::vector<std::string> execution_ids;
+  std::vector<lease_ref> leases;
   int64_t lease_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, renew_request& x) {
-  return f(caf::meta::type_name("renew_request"), x.node, x.execution_ids, x.lease_ms);
+  return f(caf::meta::type_name("renew_request"), x.node, x.leases, x.lease_ms);
 }
 
 struct renewed {
-  int32_t count = 0;
+  std::vector<std::string> renewed_ids; // the rest of the request's leases are lost
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, renewed& x) {
-  return f(caf::meta::type_name("renewed"), x.count);
+  return f(caf::meta::type_name("renewed"), x.renewed_ids);
 }
 
 /// One timeout_policies row (R-SAFE-7); loaded at node start.

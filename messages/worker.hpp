@@ -67,13 +67,14 @@ struct run_step {
   int64_t timeout_ms = 0;
   int64_t output_cap_bytes = 0;
   std::string request_id; // correlation id, passed to the process as STAGEE_REQUEST_ID
+  int64_t fence = 0;      // owner's fencing token, passed as STAGEE_FENCE
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_step& x) {
   return f(caf::meta::type_name("run_step"), x.execution_id, x.run_index, x.step_name,
            x.target, x.attempt, x.argv, x.idempotency_key, x.timeout_ms,
-           x.output_cap_bytes, x.request_id);
+           x.output_cap_bytes, x.request_id, x.fence);
 }
 
 struct step_result {

@@ -27,6 +27,7 @@ json execution_update(const journal_append& a) {
               {"error_class", s.error_class},
               {"error_message", s.error_message},
               {"worker_id", a.node},
+              {"fence", a.fence},
               {"timed_out", timed_out},
               {"terminal", is_terminal(s.status)}};
 }

@@ -30,13 +30,17 @@ queue_store::claim(const std::string& node, int32_t max_count, int64_t lease_ms,
   return out;
 }
 
-caf::expected<int32_t> queue_store::renew(const std::string& node,
-                                          const std::vector<std::string>& execution_ids,
-                                          int64_t lease_ms) {
-  auto ids = nlohmann::json(execution_ids).dump();
+caf::expected<std::vector<std::string>>
+queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases,
+                   int64_t lease_ms) {
+  auto rows = nlohmann::json::array();
+  for (auto& l : leases)
+    rows.push_back({{"execution_id", l.execution_id}, {"fence", l.fence}});
   return db_.transact("renew leases", [&](pqxx::work& txn) {
-    return static_cast<int32_t>(
-      txn.exec_prepared(stmt::queue_renew, node, ids, lease_ms).affected_rows());
+    std::vector<std::string> out;
+    for (auto r : txn.exec_prepared(stmt::queue_renew, node, rows.dump(), lease_ms))
+      out.push_back(r[0].as<std::string>());
+    return out;
   });
 }
 

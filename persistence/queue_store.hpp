@@ -22,10 +22,11 @@ public:
                                                      int32_t max_count, int64_t lease_ms,
                                                      std::vector<caf::error>* broken);
 
-  /// Extends node's leases on the given executions; returns how many it still held.
-  caf::expected<int32_t> renew(const std::string& node,
-                               const std::vector<std::string>& execution_ids,
-                               int64_t lease_ms);
+  /// Extends node's leases that still carry the given fences; returns the ids it
+  /// renewed. A requested lease missing from the result is lost.
+  caf::expected<std::vector<std::string>> renew(const std::string& node,
+                                                const std::vector<lease_ref>& leases,
+                                                int64_t lease_ms);
 
 private:
   db_session& db_;

@@ -1,8 +1,9 @@
 -- Journal: batched, guarded application of FSM transitions (R-FSM-3, R-FSM-4).
 
 -- name: journal_update_executions
--- Applies only where last_event_seq still equals the writer's expected_seq: 0 rows
--- for an id means another owner journaled in between (owner_lost).
+-- Applies only where last_event_seq still equals the writer's expected_seq AND the
+-- writer (worker_id, fence) still holds the execution's queue lease: 0 rows for an id
+-- means another owner claimed it or journaled in between (owner_lost).
 UPDATE executions e
    SET status = x.status::execution_status,
        last_transition_at = CASE WHEN x.status::execution_status <> e.status
@@ -25,8 +26,12 @@ UPDATE executions e
   FROM jsonb_to_recordset($1::jsonb) AS x(
          id uuid, expected_seq bigint, last_seq bigint, status text, transition_by text,
          transition_from text, state_snapshot text, error_class text,
-         error_message text, worker_id text, timed_out boolean, terminal boolean)
+         error_message text, worker_id text, timed_out boolean, terminal boolean,
+         fence bigint)
  WHERE e.id = x.id AND e.last_event_seq = x.expected_seq
+   AND EXISTS (SELECT 1 FROM execution_queue q
+                WHERE q.execution_id = x.id AND q.lease_owner = x.worker_id
+                  AND q.fence = x.fence)
 RETURNING e.id;
 
 -- name: journal_update_steps

@@ -20,19 +20,29 @@ WITH next AS (
          attempts = q.attempts + 1
     FROM next
    WHERE q.execution_id = next.execution_id
-  RETURNING q.execution_id
+  RETURNING q.execution_id, q.fence
 )
 SELECT e.id, e.tenant_id, e.actor_id, e.status, e.plan_hash, e.mode,
        '' AS error_class, '' AS error_message, coalesce(e.worker_id, '') AS worker_id,
        e.idempotency_key, e.plan_snapshot::text AS plan_json, e.state_snapshot,
-       coalesce(e.request_id, '') AS request_id,
+       coalesce(e.request_id, '') AS request_id, claimed.fence,
        coalesce(p.step_timeout_ms, 0) AS step_timeout_ms
   FROM claimed
   JOIN executions e ON e.id = claimed.execution_id
   LEFT JOIN timeout_policies p ON p.id = e.timeout_policy_id;
 
 -- name: queue_renew
-UPDATE execution_queue
-   SET lease_expires_at = now() + make_interval(secs => $3 / 1000.0)
- WHERE lease_owner = $1
-   AND execution_id IN (SELECT jsonb_array_elements_text($2::jsonb)::uuid);
+-- Renews only leases still held with the same fencing token; the ids returned are
+-- the renewed ones, every other requested lease is lost to another owner.
+WITH renewed AS (
+  UPDATE execution_queue q
+     SET lease_expires_at = now() + make_interval(secs => $3 / 1000.0)
+    FROM jsonb_to_recordset($2::jsonb) AS x(execution_id uuid, fence bigint)
+   WHERE q.execution_id = x.execution_id AND q.lease_owner = $1 AND q.fence = x.fence
+  RETURNING q.execution_id
+), counted AS (
+  UPDATE executions e SET lease_renewals = e.lease_renewals + 1
+    FROM renewed WHERE e.id = renewed.execution_id
+  RETURNING e.id
+)
+SELECT execution_id::text FROM renewed;

@@ -38,11 +38,14 @@ struct stores {
 };
 
 /// Journals one FSM trigger for a stored execution; returns whether it applied.
+/// Journals as the lease holder `node` with `fence` (immediate admissions of the
+/// factory are pre-claimed by "test-node" with fence 1).
 bool journal_trigger(stores& s, execution_snapshot& snap, trigger t,
-                     std::vector<step_output> outputs = {}) {
+                     std::vector<step_output> outputs = {},
+                     const std::string& node = "test-node", int64_t fence = 1) {
   auto r = apply(snap, t);
   BOOST_REQUIRE(r.ok);
-  journal_append a{"node-a", snap.last_seq, r.ok->next, r.ok->changed_runs, std::move(outputs),
+  journal_append a{node, fence, snap.last_seq, r.ok->next, r.ok->changed_runs, std::move(outputs),
                    r.ok->events};
   auto res = s.journal.append({a});
   BOOST_REQUIRE_MESSAGE(res, test::error_text(res));
@@ -232,19 +235,22 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_FIXTURE_TEST_SUITE(queue, stores)
 
 BOOST_AUTO_TEST_CASE(concurrent_claimers_take_each_queued_execution_exactly_once) {
-  constexpr int total = 200;
-  std::vector<admit_request> batch;
-  for (int i = 0; i < total; ++i)
-    batch.push_back(test::admission(test::plan_json("p" + std::to_string(i)), "acme"));
-  BOOST_REQUIRE(admission.admit(batch));
-  std::vector<std::vector<std::string>> claimed(4);
+  constexpr int total = 10000;
+  constexpr int claimers = 16;
+  for (int chunk = 0; chunk < total; chunk += 1000) {
+    std::vector<admit_request> batch;
+    for (int i = chunk; i < chunk + 1000; ++i)
+      batch.push_back(test::admission(test::plan_json("p" + std::to_string(i)), "acme"));
+    BOOST_REQUIRE(admission.admit(batch));
+  }
+  std::vector<std::vector<std::string>> claimed(claimers);
   std::vector<std::thread> threads;
-  for (int w = 0; w < 4; ++w)
+  for (int w = 0; w < claimers; ++w)
     threads.emplace_back([&, w] {
       auto session = db.session();
       queue_store q{*session};
       for (;;) {
-        auto got = q.claim("node-" + std::to_string(w), 7, 60000, nullptr);
+        auto got = q.claim("node-" + std::to_string(w), 25, 60000, nullptr);
         if (!got || got->empty())
           return;
         for (auto& e : *got)
@@ -271,8 +277,41 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_makes_the_execution_claimable_again) {
   BOOST_REQUIRE(second && second->size() == 1u);
   BOOST_CHECK_EQUAL(db.scalar("SELECT lease_owner || ':' || fence FROM execution_queue"), "node-b:2");
   // Only the owner renews.
-  BOOST_CHECK_EQUAL(*queue.renew("node-a", {(*second)[0].record.execution_id}, 60000), 0);
-  BOOST_CHECK_EQUAL(*queue.renew("node-b", {(*second)[0].record.execution_id}, 60000), 1);
+  auto id = (*second)[0].record.execution_id;
+  BOOST_CHECK_EQUAL((*second)[0].record.fence, 2);
+  // Only the owner with the current fence renews.
+  BOOST_CHECK(queue.renew("node-a", {lease_ref{id, 1}}, 60000)->empty());
+  BOOST_CHECK(queue.renew("node-b", {lease_ref{id, 1}}, 60000)->empty());
+  BOOST_CHECK_EQUAL(queue.renew("node-b", {lease_ref{id, 2}}, 60000)->size(), 1u);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT lease_renewals FROM executions"), "1");
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_owner_cannot_write_after_a_takeover) {
+  admit_one(test::admission(test::plan_json(), "acme"));
+  auto a = queue.claim("node-a", 1, 60000, nullptr);
+  BOOST_REQUIRE(a && a->size() == 1u);
+  auto snap_a = (*a)[0].record.snapshot;
+  // node-a starts the execution with fence 1.
+  BOOST_REQUIRE(journal_trigger(*this, snap_a, started_by("node-a"), {}, "node-a", 1));
+  // node-a pauses past its lease; node-b takes over with fence 2.
+  db.scalar("UPDATE execution_queue SET lease_expires_at = now() - interval '1 second'");
+  auto b = queue.claim("node-b", 1, 60000, nullptr);
+  BOOST_REQUIRE(b && b->size() == 1u);
+  BOOST_CHECK_EQUAL((*b)[0].record.fence, 2);
+  auto events_before = count("execution_events");
+  // node-a wakes up and reports its step: refused (0 rows), nothing written.
+  auto stale = snap_a;
+  BOOST_CHECK(!journal_trigger(*this, stale, finished(0), {}, "node-a", 1));
+  BOOST_CHECK_EQUAL(count("execution_events"), events_before);
+  // A stale fence from the right node is refused as well.
+  BOOST_CHECK(!journal_trigger(*this, stale, finished(0), {}, "node-b", 1));
+  // The new owner resumes from the stored snapshot and writes with fence 2.
+  auto snap_b = (*b)[0].record.snapshot;
+  trigger resume;
+  resume.kind = trigger_kind::resume;
+  resume.by = "node-b";
+  BOOST_CHECK(journal_trigger(*this, snap_b, resume, {}, "node-b", 2));
+  BOOST_CHECK_EQUAL(db.scalar("SELECT worker_id FROM executions"), "node-b");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -59,6 +59,7 @@ admit_request admission(const std::string& json, const std::string& tenant,
   if (mode == execution_mode::immediate) {
     ar.node = "test-node";
     ar.lease_ms = 60000;
+    rec.fence = 1;
   }
   return ar;
 }

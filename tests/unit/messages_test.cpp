@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(sample_snapshot(), "stagee::execution_snapshot");
   round_trip(sample_record(), "stagee::execution_record");
   round_trip(sample_stored(), "stagee::stored_execution");
-  round_trip(journal_append{"n", 3, sample_snapshot(), {0, 1},
+  round_trip(journal_append{"n", 7, 3, sample_snapshot(), {0, 1},
                             {step_output{1, "out", "err", true, "e"}}, {sample_event()}},
              "stagee::journal_append");
   round_trip(journal_committed{"e", 5}, "stagee::journal_committed");
@@ -147,11 +147,12 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(load_request{"e"}, "stagee::load_request");
   round_trip(claim_request{"n", 4, 1000}, "stagee::claim_request");
   round_trip(claimed_batch{{sample_stored(), sample_stored()}}, "stagee::claimed_batch");
-  round_trip(renew_request{"n", {"a", "b"}, 10}, "stagee::renew_request");
-  round_trip(renewed{3}, "stagee::renewed");
+  round_trip(renew_request{"n", {lease_ref{"a", 1}, lease_ref{"b", 2}}, 10},
+             "stagee::renew_request");
+  round_trip(renewed{{"a"}}, "stagee::renewed");
   round_trip(run_request{sample_record()}, "stagee::run_request");
   round_trip(execution_done{"e", execution_status::succeeded}, "stagee::execution_done");
-  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req"}, "stagee::run_step");
+  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req", 4}, "stagee::run_step");
   round_trip(step_result{1, step_status::succeeded, 0, 5, step_output{1, "o", "e", false, ""}},
              "stagee::step_result");
   // Every registered type was checked, and nothing was checked that is not registered.
