@@ -89,6 +89,7 @@ void on_step_result(self_ptr self, step_result res) {
   t.run_index = res.run_index;
   t.outcome = res.status;
   t.exit_code = res.exit_code;
+  t.hold = st.draining;
   fire(self, t, {std::move(res.output)});
 }
 
@@ -164,8 +165,16 @@ void committed(self_ptr self) {
     return;
   }
   if (auto idx = st.run_after_commit) {
+    // Marked running in the committed snapshot: run it even when draining, so the
+    // next owner never finds a run it cannot tell was started or not.
     st.run_after_commit.reset();
     dispatch(self, *idx);
+    return;
+  }
+  if (st.draining) {
+    logging::write(lg(), spdlog::level::info, "execution handed back (node draining)", st.log);
+    self->send(st.supervisor, execution_released{st.record.execution_id});
+    self->quit();
   }
 }
 
@@ -220,6 +229,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
   fire(self, first);
   return {
     [=](caf::get_atom) { return self->state.snapshot; },
+    [=](drain_atom) { self->state.draining = true; },
     [=](caf::tick_atom) {
       if (self->state.in_flight && self->state.journal_failures > 0)
         journal(self);

@@ -40,6 +40,7 @@ struct execution_state {
   std::optional<journal_append> in_flight; // written but not yet committed
   std::optional<int32_t> run_after_commit;
   int journal_failures = 0;
+  bool draining = false; // finish the running run, then hand the execution back
   logging::log_context log;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

@@ -88,7 +88,8 @@ void finish_failed(transition& tr, const trigger& t, std::string error_class,
 void advance(transition& tr, const trigger& t) {
   tr.next.cursor += 1;
   if (static_cast<size_t>(tr.next.cursor) < tr.next.runs.size()) {
-    start_run(tr, t);
+    if (!t.hold) // held: the run at the cursor stays pending for the next owner
+      start_run(tr, t);
     return;
   }
   move_to(tr, es::succeeded, t);

@@ -38,6 +38,7 @@ struct trigger {
   int32_t run_index = -1;
   step_status outcome = step_status::failed; // succeeded | failed | timed_out
   std::optional<int32_t> exit_code;
+  bool hold = false; // record the result but do not start the next run (node draining)
   // fail / cancel:
   std::string error_class;
   std::string message;

@@ -125,6 +125,12 @@ void run_immediate(self_ptr self, admit_request ar, submit_reply rep, submit_pro
 
 submit_promise submit(self_ptr self, submit_request& req) {
   auto rp = self->make_response_promise<submit_reply>();
+  if (self->state.draining) {
+    rp.deliver(make_stagee_error(stagee_errc::shutting_down, "",
+                                 "node " + self->state.settings.node
+                                   + " is shutting down; submit to another node"));
+    return rp;
+  }
   if (auto err = check_submit_fields(req)) {
     rp.deliver(std::move(err));
     return rp;
@@ -222,6 +228,7 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
         return err;
       return subscribe(self, req);
     },
+    [=](drain_atom) { self->state.draining = true; },
   };
 }
 

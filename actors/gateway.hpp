@@ -39,6 +39,7 @@ struct gateway_state {
   event_bus_actor bus;
   worker_supervisor_actor supervisor;
   std::mt19937_64 rng{std::random_device{}()};
+  bool draining = false; // node shutting down: no new submits
   reader_actor reader(); // round robin
 };
 

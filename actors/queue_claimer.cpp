@@ -25,6 +25,12 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
         return r.error();
       return renewed{std::move(*r)};
     },
+    [=](const release_request& req) -> caf::result<renewed> {
+      auto r = self->state.store->release(req.node, req.leases);
+      if (!r)
+        return r.error();
+      return renewed{std::move(*r)};
+    },
   };
 }
 

@@ -64,6 +64,8 @@ void adopt(self_ptr self, std::vector<stored_execution>& batch) {
 
 void claim(self_ptr self) {
   auto& st = self->state;
+  if (st.draining)
+    return;
   auto free = st.settings.capacity - st.background_running();
   if (free <= 0)
     return;
@@ -136,6 +138,8 @@ void renew(self_ptr self) {
           });
 }
 
+void drain_step(self_ptr self);
+
 void done(self_ptr self, const execution_done& d) {
   auto& st = self->state;
   auto freed_capacity = false; // only background children count against capacity
@@ -150,8 +154,77 @@ void done(self_ptr self, const execution_done& d) {
     w->second.deliver(d);
     st.waiting.erase(w);
   }
-  if (freed_capacity)
+  if (st.draining) {
+    st.drain_result.finished += 1;
+    drain_step(self);
+  } else if (freed_capacity) {
     claim(self);
+  }
+}
+
+/// Forgets a child without restarting it; answers an immediate submitter.
+void forget(self_ptr self, const std::string& id, caf::error for_waiter) {
+  auto& st = self->state;
+  if (auto i = st.children.find(id); i != st.children.end()) {
+    st.by_address.erase(i->second.handle.address());
+    st.children.erase(i);
+  }
+  if (auto w = st.waiting.find(id); w != st.waiting.end()) {
+    w->second.deliver(std::move(for_waiter));
+    st.waiting.erase(w);
+  }
+}
+
+void released(self_ptr self, const execution_released& r) {
+  auto& st = self->state;
+  auto i = st.children.find(r.execution_id);
+  if (i == st.children.end())
+    return;
+  st.released.push_back(lease_ref{r.execution_id, i->second.record.fence});
+  forget(self, r.execution_id,
+         make_stagee_error(stagee_errc::shutting_down, "execution_id",
+                           "node shutting down; execution " + r.execution_id
+                             + " continues on another node: wait for it there"));
+  drain_step(self);
+}
+
+/// Completes the drain once no child is left: hands the released leases back.
+void drain_step(self_ptr self) {
+  auto& st = self->state;
+  if (!st.drain_promise || !st.children.empty())
+    return;
+  auto finish = [=](int32_t count) {
+    auto& s = self->state;
+    s.drain_result.released = count;
+    s.drain_promise->deliver(s.drain_result);
+    s.drain_promise.reset();
+  };
+  if (st.released.empty()) {
+    finish(0);
+    return;
+  }
+  release_request req{st.settings.node, std::move(st.released)};
+  st.released.clear();
+  self->request(st.queue, std::chrono::seconds(30), std::move(req))
+    .then([=](renewed& r) { finish(static_cast<int32_t>(r.renewed_ids.size())); },
+          [=](caf::error& err) {
+            logging::write(lg(), spdlog::level::warn, "releasing leases failed; they expire",
+                           {{"error", self->system().render(err)}});
+            finish(0);
+          });
+}
+
+caf::typed_response_promise<drained> drain(self_ptr self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<drained>();
+  st.draining = true;
+  st.drain_promise = rp;
+  logging::write(lg(), spdlog::level::info, "draining: no more claims",
+                 {{"running", st.children.size()}, {"worker_id", st.settings.node}});
+  for (auto& [id, child] : st.children)
+    self->send(child.handle, drain_atom::value);
+  drain_step(self);
+  return rp;
 }
 
 /// A child died without reporting execution_done: restart it from its snapshot.
@@ -189,6 +262,12 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
     return; // already reported execution_done
   auto id = i->second;
   st.by_address.erase(i);
+  if (st.draining) { // no restarts while shutting down: its lease will expire
+    forget(self, id, make_stagee_error(stagee_errc::shutting_down, "execution_id",
+                                       "node shutting down"));
+    drain_step(self);
+    return;
+  }
   restart(self, id, dm.reason);
 }
 
@@ -227,6 +306,8 @@ worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor b
     },
     [=](const execution_done& d) { done(self, d); },
     [=](poll_atom) { claim(self); },
+    [=](drain_atom) { return drain(self); },
+    [=](const execution_released& r) { released(self, r); },
     [=](caf::tick_atom) {
       claim(self);
       renew(self);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct supervisor_state {
   std::map<caf::actor_addr, std::string> by_address;
   std::map<std::string, caf::typed_response_promise<execution_done>> waiting;
   bool claiming = false;
+  bool draining = false;
+  std::optional<caf::typed_response_promise<drained>> drain_promise;
+  drained drain_result;
+  std::vector<lease_ref> released; // handed back by draining children
   bool claim_again = false;
   std::chrono::steady_clock::time_point last_renew = std::chrono::steady_clock::now();
   int32_t background_running() const;

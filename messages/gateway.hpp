@@ -148,6 +148,8 @@ using gateway_actor = caf::typed_actor<
   // Like status, but only once the execution is terminal (or deadline_exceeded).
   caf::replies_to<wait_request>::with<status_reply>,
   // Stream an execution's events to a subscriber actor.
-  caf::replies_to<subscribe_request>::with<subscribed>>;
+  caf::replies_to<subscribe_request>::with<subscribed>,
+  // Node shutting down: refuse new submits with shutting_down.
+  caf::reacts_to<caf::atom_constant<caf::atom("drain")>>>;
 
 } // namespace stagee

@@ -195,6 +195,9 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<renewed>(cfg, "stagee::renewed");
   add<run_request>(cfg, "stagee::run_request");
   add<execution_done>(cfg, "stagee::execution_done");
+  add<execution_released>(cfg, "stagee::execution_released");
+  add<drained>(cfg, "stagee::drained");
+  add<release_request>(cfg, "stagee::release_request");
   add<run_step>(cfg, "stagee::run_step");
   add<step_result>(cfg, "stagee::step_result");
   cfg.add_error_category(caf::atom("stagee"),

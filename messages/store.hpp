@@ -130,8 +130,22 @@ struct timeout_policy {
   int64_t step_timeout_ms = 0;
 };
 
+/// Hand leases back to the queue (graceful shutdown): the rows become claimable at
+/// once; the next claim bumps the fence as usual. Uses renew_request's shape.
+struct release_request {
+  std::string node;
+  std::vector<lease_ref> leases;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, release_request& x) {
+  return f(caf::meta::type_name("release_request"), x.node, x.leases);
+}
+
 using queue_actor = caf::typed_actor<
   caf::replies_to<claim_request>::with<claimed_batch>,
-  caf::replies_to<renew_request>::with<renewed>>;
+  caf::replies_to<renew_request>::with<renewed>,
+  // Replies with the ids released (still held with the given fence).
+  caf::replies_to<release_request>::with<renewed>>;
 
 } // namespace stagee

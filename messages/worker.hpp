@@ -16,6 +16,7 @@
 namespace stagee {
 
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// Run an admitted immediate execution on this node; the reply comes when it is
 /// terminal.
@@ -39,6 +40,28 @@ typename Inspector::result_type inspect(Inspector& f, execution_done& x) {
   return f(caf::meta::type_name("execution_done"), x.execution_id, x.status);
 }
 
+/// Sent by an execution actor that stopped between two runs because its node is
+/// draining: its last snapshot is committed and its lease may be handed on.
+struct execution_released {
+  std::string execution_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, execution_released& x) {
+  return f(caf::meta::type_name("execution_released"), x.execution_id);
+}
+
+/// Outcome of a drain: executions that ended, and ones handed back to the queue.
+struct drained {
+  int32_t finished = 0;
+  int32_t released = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drained& x) {
+  return f(caf::meta::type_name("drained"), x.finished, x.released);
+}
+
 using worker_supervisor_actor = caf::typed_actor<
   // Run an immediate execution now; replies with its terminal status.
   caf::replies_to<run_request>::with<execution_done>,
@@ -46,12 +69,19 @@ using worker_supervisor_actor = caf::typed_actor<
   caf::reacts_to<execution_done>,
   // Work was enqueued: claim now instead of at the next tick.
   caf::reacts_to<poll_atom>,
+  // Graceful shutdown: stop claiming, let running step runs finish, hand the
+  // executions back to the queue; replies when every child ended or was released.
+  caf::replies_to<drain_atom>::with<drained>,
+  // An execution actor stopped between runs while draining (sent by the child).
+  caf::reacts_to<execution_released>,
   // Internal timer: periodic claim and lease renewal.
   caf::reacts_to<caf::tick_atom>>;
 
 using execution_actor = caf::typed_actor<
   // Current in-memory snapshot (inspection).
   caf::replies_to<caf::get_atom>::with<execution_snapshot>,
+  // Node draining: finish the running step run, then stop before the next one.
+  caf::reacts_to<drain_atom>,
   // Internal timer: retry a journal write that failed (database unavailable).
   caf::reacts_to<caf::tick_atom>>;
 

@@ -30,17 +30,36 @@ queue_store::claim(const std::string& node, int32_t max_count, int64_t lease_ms,
   return out;
 }
 
-caf::expected<std::vector<std::string>>
-queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases,
-                   int64_t lease_ms) {
+namespace {
+
+std::string lease_rows(const std::vector<lease_ref>& leases) {
   auto rows = nlohmann::json::array();
   for (auto& l : leases)
     rows.push_back({{"execution_id", l.execution_id}, {"fence", l.fence}});
+  return rows.dump();
+}
+
+std::vector<std::string> first_column(const pqxx::result& rows) {
+  std::vector<std::string> out;
+  for (auto r : rows)
+    out.push_back(r[0].as<std::string>());
+  return out;
+}
+
+} // namespace
+
+caf::expected<std::vector<std::string>>
+queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases,
+                   int64_t lease_ms) {
   return db_.transact("renew leases", [&](pqxx::work& txn) {
-    std::vector<std::string> out;
-    for (auto r : txn.exec_prepared(stmt::queue_renew, node, rows.dump(), lease_ms))
-      out.push_back(r[0].as<std::string>());
-    return out;
+    return first_column(txn.exec_prepared(stmt::queue_renew, node, lease_rows(leases), lease_ms));
+  });
+}
+
+caf::expected<std::vector<std::string>>
+queue_store::release(const std::string& node, const std::vector<lease_ref>& leases) {
+  return db_.transact("release leases", [&](pqxx::work& txn) {
+    return first_column(txn.exec_prepared(stmt::queue_release, node, lease_rows(leases)));
   });
 }
 

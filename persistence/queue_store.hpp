@@ -28,6 +28,10 @@ public:
                                                 const std::vector<lease_ref>& leases,
                                                 int64_t lease_ms);
 
+  /// Hands leases back to the queue; returns the ids released.
+  caf::expected<std::vector<std::string>> release(const std::string& node,
+                                                  const std::vector<lease_ref>& leases);
+
 private:
   db_session& db_;
 };

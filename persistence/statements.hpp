@@ -18,12 +18,13 @@ constexpr const char* journal_release_queue = "journal_release_queue";
 constexpr const char* events_after = "events_after";
 constexpr const char* queue_claim = "queue_claim";
 constexpr const char* queue_renew = "queue_renew";
+constexpr const char* queue_release = "queue_release";
 constexpr const char* read_execution = "read_execution";
 constexpr const char* read_steps = "read_steps";
 constexpr const char* read_timeout_policies = "read_timeout_policies";
 
 /// Every statement above, for the prepare-all test.
-constexpr std::array<const char*, 15> all{
+constexpr std::array<const char*, 16> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -36,6 +37,7 @@ constexpr std::array<const char*, 15> all{
   events_after,
   queue_claim,
   queue_renew,
+  queue_release,
   read_execution,
   read_steps,
   read_timeout_policies,

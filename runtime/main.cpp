@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--scheduler-threads", node.scheduler_threads,
                        "CAF scheduler threads (0: one per core)")
     ->capture_default_str()->check(CLI::Range(0, 256));
+  node_cmd->add_option("--shutdown-grace-ms", node.shutdown_grace_ms,
+                       "on SIGTERM/SIGINT: time for running steps to finish")
+    ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{3600000}));
   node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
     ->capture_default_str()
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

@@ -107,6 +107,25 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   return t;
 }
 
+/// Graceful shutdown (R-Q-6): refuse new submits, stop claiming, let running step
+/// runs finish within the grace period and hand the rest back to the queue.
+void drain(caf::actor_system& sys, actor_tree& tree, int64_t grace_ms) {
+  caf::anon_send(tree.gateway, drain_atom::value);
+  caf::scoped_actor self{sys};
+  self->request(tree.supervisor, std::chrono::milliseconds{grace_ms}, drain_atom::value)
+    .receive(
+      [&](drained& d) {
+        logging::write(lg(), spdlog::level::info, "drained",
+                       {{"finished", d.finished}, {"released", d.released}});
+      },
+      [&](caf::error& err) {
+        logging::write(lg(), spdlog::level::warn,
+                       "grace period over; remaining executions are resumed elsewhere "
+                       "when their leases expire",
+                       {{"grace_ms", grace_ms}, {"error", sys.render(err)}});
+      });
+}
+
 void print_ready(const node_options& o, uint16_t port, const std::string& url) {
   nlohmann::ordered_json j{{"event", "node_ready"}, {"node", o.node_name}, {"port", port},
                            {"db_url", redact_url(url)}};
@@ -209,6 +228,7 @@ int run_node(node_options o) {
       sigwait(&signals, &sig);
       logging::write(lg(), spdlog::level::info, "shutting down",
                      {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      drain(sys, tree, o.shutdown_grace_ms);
       sys.middleman().unpublish(tree.gateway, *port);
       tree.stop_all();
     }

@@ -24,6 +24,7 @@ struct node_options {
   int64_t claim_interval_ms = 500;
   int32_t readers = 2;
   int32_t scheduler_threads = 0;   // CAF scheduler workers; 0: one per core
+  int64_t shutdown_grace_ms = 30000; // SIGTERM: time for running step runs to finish
   std::string log_level = "info";
   std::string log_file;
 };

@@ -46,3 +46,11 @@ WITH renewed AS (
   RETURNING e.id
 )
 SELECT execution_id::text FROM renewed;
+
+-- name: queue_release
+-- Graceful shutdown: hand leases back (only those still held with the same fence).
+UPDATE execution_queue q
+   SET lease_owner = NULL, lease_expires_at = NULL, visible_at = now()
+  FROM jsonb_to_recordset($2::jsonb) AS x(execution_id uuid, fence bigint)
+ WHERE q.execution_id = x.execution_id AND q.lease_owner = $1 AND q.fence = x.fence
+RETURNING q.execution_id::text;

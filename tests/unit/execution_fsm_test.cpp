@@ -277,6 +277,26 @@ BOOST_AUTO_TEST_CASE(admission_journals_submitted_then_queued_for_background) {
   BOOST_CHECK(im.next.status == execution_status::pending);
 }
 
+BOOST_AUTO_TEST_CASE(a_held_result_leaves_the_next_run_pending_for_the_next_owner) {
+  auto s = apply(initial_snapshot("e1", two_step_plan()), make(trigger_kind::start)).ok->next;
+  auto t = make(trigger_kind::run_finished);
+  t.hold = true;
+  auto r = apply(s, t);
+  BOOST_REQUIRE(r.ok);
+  BOOST_CHECK(!r.ok->run_next);
+  BOOST_CHECK(r.ok->next.status == execution_status::running);
+  BOOST_CHECK_EQUAL(r.ok->next.cursor, 1);
+  BOOST_CHECK(r.ok->next.runs[1].status == step_status::pending);
+  BOOST_CHECK_EQUAL(r.ok->next.runs[1].attempt, 0);
+  // The next owner resumes with the pending run as a first attempt, even though the
+  // step is not idempotent.
+  auto resumed = apply(r.ok->next, make(trigger_kind::resume));
+  BOOST_REQUIRE(resumed.ok);
+  BOOST_CHECK_EQUAL(*resumed.ok->run_next, 1);
+  BOOST_CHECK_EQUAL(resumed.ok->next.runs[1].attempt, 1);
+  BOOST_CHECK(resumed.ok->next.status == execution_status::running);
+}
+
 BOOST_AUTO_TEST_CASE(cancel_marks_running_and_pending_runs_cancelled) {
   auto s = apply(initial_snapshot("e1", two_step_plan()), make(trigger_kind::start)).ok->next;
   auto r = apply(s, make(trigger_kind::cancel));

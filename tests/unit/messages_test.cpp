@@ -152,6 +152,9 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(renewed{{"a"}}, "stagee::renewed");
   round_trip(run_request{sample_record()}, "stagee::run_request");
   round_trip(execution_done{"e", execution_status::succeeded}, "stagee::execution_done");
+  round_trip(execution_released{"e"}, "stagee::execution_released");
+  round_trip(drained{3, 4}, "stagee::drained");
+  round_trip(release_request{"n", {lease_ref{"a", 9}}}, "stagee::release_request");
   round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req", 4}, "stagee::run_step");
   round_trip(step_result{1, step_status::succeeded, 0, 5, step_output{1, "o", "e", false, ""}},
              "stagee::step_result");
