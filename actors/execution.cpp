@@ -69,6 +69,7 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
   a.events = std::move(tr.events);
   st.in_flight = std::move(a);
   st.run_after_commit = tr.run_next;
+  st.retry_after_commit = tr.retry_scheduled;
   journal(self);
 }
 
@@ -149,6 +150,44 @@ void dispatch(self_ptr self, int32_t idx) {
   }
 }
 
+/// Draining node: the committed snapshot is complete, let the next owner continue.
+void hand_back(self_ptr self) {
+  auto& st = self->state;
+  logging::write(lg(), spdlog::level::info, "execution handed back (node draining)", st.log);
+  self->send(st.supervisor, execution_released{st.record.execution_id});
+  self->quit();
+}
+
+/// Backoff before a failed run runs again: base x 2^failures, +-10 % jitter, capped.
+void arm_retry(self_ptr self) {
+  auto& st = self->state;
+  auto& run = st.snapshot.runs[static_cast<size_t>(st.snapshot.cursor)];
+  auto delay = std::min<int64_t>(st.settings.retry_base_ms << std::min(run.failures, 20),
+                                 st.settings.retry_cap_ms);
+  std::uniform_real_distribution<double> jitter{0.9, 1.1};
+  delay = static_cast<int64_t>(static_cast<double>(delay) * jitter(st.rng));
+  st.retry_pending = true;
+  logging::write(lg(), spdlog::level::warn, "step run failed; retrying after backoff", st.log,
+                 {{"failures", run.failures}, {"max_attempts", st.snapshot.max_attempts},
+                  {"retry_in_ms", delay}});
+  self->delayed_send(self, std::chrono::milliseconds{delay}, retry_atom::value);
+}
+
+void on_retry_timer(self_ptr self) {
+  auto& st = self->state;
+  if (!std::exchange(st.retry_pending, false))
+    return;
+  if (st.draining) {
+    hand_back(self);
+    return;
+  }
+  trigger t;
+  t.kind = trigger_kind::retry;
+  t.by = st.settings.node;
+  t.now_us = now_us();
+  fire(self, t);
+}
+
 void committed(self_ptr self) {
   auto& st = self->state;
   auto from = st.snapshot.status;
@@ -171,11 +210,12 @@ void committed(self_ptr self) {
     dispatch(self, *idx);
     return;
   }
-  if (st.draining) {
-    logging::write(lg(), spdlog::level::info, "execution handed back (node draining)", st.log);
-    self->send(st.supervisor, execution_released{st.record.execution_id});
-    self->quit();
+  if (std::exchange(st.retry_after_commit, false) && !st.draining) {
+    arm_retry(self);
+    return;
   }
+  if (st.draining)
+    hand_back(self);
 }
 
 void journal_failed(self_ptr self, const caf::error& err) {
@@ -229,7 +269,14 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
   fire(self, first);
   return {
     [=](caf::get_atom) { return self->state.snapshot; },
-    [=](drain_atom) { self->state.draining = true; },
+    [=](drain_atom) {
+      self->state.draining = true;
+      if (self->state.retry_pending && !self->state.in_flight) { // idle in a backoff
+        self->state.retry_pending = false;
+        hand_back(self);
+      }
+    },
+    [=](retry_atom) { on_retry_timer(self); },
     [=](caf::tick_atom) {
       if (self->state.in_flight && self->state.journal_failures > 0)
         journal(self);

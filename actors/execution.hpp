@@ -12,6 +12,7 @@
 #pragma once
 
 #include <optional>
+#include <random>
 #include <string>
 
 #include "actors/execution_fsm.hpp"
@@ -27,6 +28,8 @@ struct execution_settings {
   int64_t default_step_timeout_ms = 60000;   // when neither step nor policy sets one
   int64_t output_cap_bytes = 64 * 1024;      // per stream
   int64_t journal_retry_ms = 250;            // first backoff; doubles up to 5 s
+  int64_t retry_base_ms = 1000;              // failed run: base x 2^failures, +-10 %
+  int64_t retry_cap_ms = 300000;             // upper bound of one backoff
   shell_runner_settings shell;
 };
 
@@ -41,6 +44,9 @@ struct execution_state {
   std::optional<int32_t> run_after_commit;
   int journal_failures = 0;
   bool draining = false; // finish the running run, then hand the execution back
+  bool retry_after_commit = false; // the committed transition scheduled a retry
+  bool retry_pending = false;      // backoff timer armed
+  std::mt19937 rng{std::random_device{}()};
   logging::log_context log;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

@@ -11,7 +11,7 @@ using tk = trigger_kind;
 
 constexpr std::array<const char*, trigger_kind_count> trigger_names{
   "enqueue", "require_approval", "approve", "reject", "start",
-  "run_finished", "resume", "cancel", "fail"};
+  "run_finished", "resume", "cancel", "fail", "retry"};
 
 /// Appends an event with the next sequence number.
 execution_event& emit(transition& tr, event_kind kind, const trigger& t) {
@@ -116,20 +116,31 @@ fsm_result on_run_finished(transition tr, const execution_snapshot& s, const tri
   if (t.outcome != step_status::succeeded && t.outcome != step_status::failed
       && t.outcome != step_status::timed_out)
     return refuse(s, t, "outcome must be succeeded, failed or timed_out");
-  tr.next.runs[static_cast<size_t>(idx)].exit_code = t.exit_code;
+  auto& run = tr.next.runs[static_cast<size_t>(idx)];
+  run.exit_code = t.exit_code;
   mark_run(tr, idx, t.outcome);
   emit_run(tr, event_kind::step_finished, t, idx);
   if (t.outcome == step_status::succeeded) {
     advance(tr, t);
-  } else {
-    auto& run = tr.next.runs[static_cast<size_t>(idx)];
-    auto cls = t.outcome == step_status::timed_out ? "step_timed_out" : "step_failed";
-    finish_failed(tr, t, cls,
-                  "step " + run.step_name + " on " + run.target + " "
-                    + to_string(t.outcome)
-                    + (t.exit_code ? " (exit code " + std::to_string(*t.exit_code) + ")"
-                                   : std::string{}));
+    return {std::move(tr), std::nullopt};
   }
+  run.failures += 1;
+  // Only idempotent steps are retried: running a non-idempotent one again could
+  // repeat a side effect that already happened.
+  if (run.idempotent && run.failures < tr.next.max_attempts) {
+    emit_run(tr, event_kind::retry_scheduled, t, idx).message
+      = "failure " + std::to_string(run.failures) + " of at most "
+        + std::to_string(tr.next.max_attempts);
+    tr.retry_scheduled = true;
+    return {std::move(tr), std::nullopt};
+  }
+  auto cls = t.outcome == step_status::timed_out ? "step_timed_out" : "step_failed";
+  finish_failed(tr, t, cls,
+                "step " + run.step_name + " on " + run.target + " " + to_string(t.outcome)
+                  + (t.exit_code ? " (exit code " + std::to_string(*t.exit_code) + ")"
+                                 : std::string{})
+                  + " after " + std::to_string(run.failures) + " failed attempt"
+                  + (run.failures == 1 ? "" : "s"));
   return {std::move(tr), std::nullopt};
 }
 
@@ -219,6 +230,8 @@ bool is_legal(execution_status from, trigger_kind kind) {
     case tk::cancel:
     case tk::fail:
       return true;
+    case tk::retry:
+      return from == es::running;
   }
   return false;
 }
@@ -263,6 +276,15 @@ fsm_result apply(const execution_snapshot& s, const trigger& t) {
     case tk::fail:
       finish_failed(tr, t, t.error_class.empty() ? "failed" : t.error_class, t.message);
       break;
+    case tk::retry: {
+      auto idx = s.cursor;
+      if (static_cast<size_t>(idx) >= s.runs.size()
+          || s.runs[static_cast<size_t>(idx)].status == step_status::running
+          || s.runs[static_cast<size_t>(idx)].failures == 0)
+        return refuse(s, t, "no failed run awaits a retry");
+      start_run(tr, t);
+      break;
+    }
   }
   return {std::move(tr), std::nullopt};
 }

@@ -26,8 +26,9 @@ enum class trigger_kind : uint8_t {
   resume,           // pending|queued|running: a new owner continues from the snapshot
   cancel,           // any non-terminal -> cancelled
   fail,             // any non-terminal -> failed (error_class in trigger)
+  retry,            // running: the failed run at the cursor runs again (backoff over)
 };
-constexpr int trigger_kind_count = 9;
+constexpr int trigger_kind_count = 10;
 std::string to_string(trigger_kind x);
 
 struct trigger {
@@ -50,6 +51,7 @@ struct transition {
   std::vector<execution_event> events; // seq already assigned, contiguous
   std::vector<int32_t> changed_runs;   // run indices whose rows changed
   std::optional<int32_t> run_next;     // start this run once the journal committed
+  bool retry_scheduled = false;        // arm the backoff, then send trigger retry
 };
 
 /// Why a trigger was refused. The snapshot is unchanged.

@@ -73,6 +73,19 @@ void log_submit(const admit_request& ar, const submit_reply& rep, const char* wh
                  {{"mode", to_string(rep.mode)}, {"duplicate", rep.duplicate}});
 }
 
+/// Attempts per run of an idempotent step (R-Q-3): fast 3, medium 5, long 3.
+int32_t max_attempts_for(sla_class sla) {
+  switch (sla) {
+    case sla_class::fast:
+      return 3;
+    case sla_class::medium:
+      return 5;
+    case sla_class::long_running:
+      return 3;
+  }
+  return 1;
+}
+
 /// Builds the admission request for a validated plan.
 admit_request make_admission(self_ptr self, const submit_request& req, parsed_plan parsed) {
   auto& st = self->state;
@@ -94,8 +107,9 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
   rec.mode = decide_mode(p, req.mode, policy.step_timeout_ms);
   rec.step_timeout_ms = policy.step_timeout_ms;
   rec.frozen_plan = std::move(p);
-  auto tr = admit(initial_snapshot(rec.execution_id, rec.frozen_plan), rec.mode,
-                  "principal:" + req.principal, now_us());
+  auto initial = initial_snapshot(rec.execution_id, rec.frozen_plan);
+  initial.max_attempts = max_attempts_for(rec.frozen_plan.sla);
+  auto tr = admit(initial, rec.mode, "principal:" + req.principal, now_us());
   rec.snapshot = std::move(tr.next);
   ar.events = std::move(tr.events);
   ar.canonical_json = std::move(parsed.canonical_json);

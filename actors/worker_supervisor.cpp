@@ -46,8 +46,16 @@ caf::expected<execution_record> to_record(stored_execution& s) {
 
 void adopt(self_ptr self, std::vector<stored_execution>& batch) {
   for (auto& s : batch) {
-    if (self->state.children.count(s.record.execution_id) > 0)
-      continue; // already ours and running
+    auto& children = self->state.children;
+    if (auto old = children.find(s.record.execution_id); old != children.end()) {
+      // Our own lease expired and we claimed it again with a new fence: the old
+      // actor's writes would all be refused. Replace it.
+      logging::write(lg(), spdlog::level::warn, "re-claimed own expired lease; restarting actor",
+                     {{"exec_id", s.record.execution_id}, {"fence", s.record.fence}});
+      self->state.by_address.erase(old->second.handle.address());
+      self->send_exit(old->second.handle, caf::exit_reason::kill);
+      children.erase(old);
+    }
     auto rec = to_record(s);
     if (!rec) {
       logging::write(lg(), spdlog::level::err, "claimed execution cannot run",

@@ -68,6 +68,7 @@ enum class event_kind : uint8_t {
   failed,
   cancelled,
   rejected,
+  retry_scheduled, // a failed run will run again after a backoff
 };
 
 std::string to_string(execution_status x);
@@ -91,13 +92,14 @@ struct step_run {
   step_status status = step_status::pending;
   int32_t attempt = 0; // attempts started so far
   std::optional<int32_t> exit_code;
+  int32_t failures = 0; // failed or timed-out attempts (the retry budget; crashes do not count)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_run& x) {
   auto ec = as_opt(x.exit_code);
   return f(caf::meta::type_name("step_run"), x.step_index, x.step_name, x.target,
-           x.idempotent, x.status, x.attempt, ec);
+           x.idempotent, x.status, x.attempt, ec, x.failures);
 }
 
 /// The execution's whole FSM state: what is snapshotted before and after every
@@ -112,13 +114,14 @@ struct execution_snapshot {
   std::string error_class;   // set when the execution failed
   std::string error_message;
   std::vector<step_run> runs;
+  int32_t max_attempts = 1;  // per run, for idempotent steps (by SLA class)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, execution_snapshot& x) {
   return f(caf::meta::type_name("execution_snapshot"), x.execution_id, x.status,
            x.last_transition_from, x.last_transition_by, x.last_seq, x.cursor,
-           x.error_class, x.error_message, x.runs);
+           x.error_class, x.error_message, x.runs, x.max_attempts);
 }
 
 /// One journaled event (execution_events row); also what subscribers receive.

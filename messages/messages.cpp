@@ -25,10 +25,11 @@ constexpr std::array<const char*, 7> step_status_names{
 constexpr std::array<const char*, 2> mode_names{"immediate", "background"};
 constexpr std::array<const char*, 3> requested_mode_names{"auto", "immediate",
                                                           "background"};
-constexpr std::array<const char*, 12> event_kind_names{
+constexpr std::array<const char*, 13> event_kind_names{
   "submitted", "queued",       "awaiting_approval", "approved",
   "started",   "resumed",      "step_started",      "step_finished",
-  "succeeded", "failed",       "cancelled",         "rejected"};
+  "succeeded", "failed",       "cancelled",         "rejected",
+  "retry_scheduled"};
 
 template <class Enum, size_t N>
 std::string name_of(const std::array<const char*, N>& names, Enum x) {

@@ -17,6 +17,7 @@ namespace stagee {
 
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 /// Run an admitted immediate execution on this node; the reply comes when it is
 /// terminal.
@@ -83,7 +84,9 @@ using execution_actor = caf::typed_actor<
   // Node draining: finish the running step run, then stop before the next one.
   caf::reacts_to<drain_atom>,
   // Internal timer: retry a journal write that failed (database unavailable).
-  caf::reacts_to<caf::tick_atom>>;
+  caf::reacts_to<caf::tick_atom>,
+  // Internal timer: the backoff of a failed run is over; run it again.
+  caf::reacts_to<retry_atom>>;
 
 /// Run one step on one target.
 struct run_step {

@@ -71,6 +71,7 @@ journal_store::append(const std::vector<journal_append>& batch) {
     for (auto row : txn.exec_prepared(stmt::journal_update_executions, updates.dump()))
       applied.insert(row[0].as<std::string>());
     json steps = json::array(), events = json::array(), released = json::array();
+    json dead = json::array();
     std::vector<bool> out;
     for (auto& a : batch) {
       auto ok = applied.count(a.snapshot.execution_id) > 0;
@@ -85,6 +86,15 @@ journal_store::append(const std::vector<journal_append>& batch) {
                               {"payload", event_payload(ev)}});
       if (is_terminal(a.snapshot.status))
         released.push_back(a.snapshot.execution_id);
+      if (a.snapshot.status == execution_status::failed) {
+        int32_t attempts = 0;
+        for (auto& r : a.snapshot.runs)
+          attempts += r.attempt;
+        dead.push_back(json{{"execution_id", a.snapshot.execution_id},
+                            {"failure_reason", a.snapshot.error_message},
+                            {"error_class", a.snapshot.error_class},
+                            {"attempts", attempts}});
+      }
     }
     if (!steps.empty())
       txn.exec_prepared(stmt::journal_update_steps, steps.dump());
@@ -92,6 +102,8 @@ journal_store::append(const std::vector<journal_append>& batch) {
       txn.exec_prepared(stmt::journal_insert_events, events.dump());
     if (!released.empty())
       txn.exec_prepared(stmt::journal_release_queue, released.dump());
+    if (!dead.empty()) // after the events: the DLQ row copies their history
+      txn.exec_prepared(stmt::journal_insert_dlq, dead.dump());
     return out;
   });
 }

@@ -17,8 +17,9 @@ struct stored_run {
   int32_t attempt = 0;
   bool has_exit_code = false;
   int32_t exit_code = 0;
+  int32_t failures = 0;
   MSGPACK_DEFINE_MAP(step_index, step_name, target, idempotent, status, attempt,
-                     has_exit_code, exit_code)
+                     has_exit_code, exit_code, failures)
 };
 
 struct stored_snapshot {
@@ -32,9 +33,10 @@ struct stored_snapshot {
   std::string error_class;
   std::string error_message;
   std::vector<stored_run> runs;
+  int32_t max_attempts = 1;
   MSGPACK_DEFINE_MAP(schema_version, execution_id, status, last_transition_from,
                      last_transition_by, last_seq, cursor, error_class, error_message,
-                     runs)
+                     runs, max_attempts)
 };
 
 caf::error corrupt(const std::string& why) {
@@ -57,7 +59,8 @@ std::string encode_snapshot(const execution_snapshot& s) {
   for (auto& r : s.runs)
     out.runs.push_back(stored_run{r.step_index, r.step_name, r.target, r.idempotent,
                                   to_string(r.status), r.attempt, r.exit_code.has_value(),
-                                  r.exit_code.value_or(0)});
+                                  r.exit_code.value_or(0), r.failures});
+  out.max_attempts = s.max_attempts;
   msgpack::sbuffer buf;
   msgpack::pack(buf, out);
   return std::string{buf.data(), buf.size()};
@@ -83,6 +86,7 @@ caf::expected<execution_snapshot> decode_snapshot(const std::string& bytes) {
   s.cursor = in.cursor;
   s.error_class = in.error_class;
   s.error_message = in.error_message;
+  s.max_attempts = in.max_attempts;
   for (auto& r : in.runs) {
     step_run run;
     run.step_index = r.step_index;
@@ -94,6 +98,7 @@ caf::expected<execution_snapshot> decode_snapshot(const std::string& bytes) {
     run.attempt = r.attempt;
     if (r.has_exit_code)
       run.exit_code = r.exit_code;
+    run.failures = r.failures;
     s.runs.push_back(std::move(run));
   }
   return s;

@@ -15,6 +15,7 @@ constexpr const char* journal_update_executions = "journal_update_executions";
 constexpr const char* journal_update_steps = "journal_update_steps";
 constexpr const char* journal_insert_events = "journal_insert_events";
 constexpr const char* journal_release_queue = "journal_release_queue";
+constexpr const char* journal_insert_dlq = "journal_insert_dlq";
 constexpr const char* events_after = "events_after";
 constexpr const char* queue_claim = "queue_claim";
 constexpr const char* queue_renew = "queue_renew";
@@ -24,7 +25,7 @@ constexpr const char* read_steps = "read_steps";
 constexpr const char* read_timeout_policies = "read_timeout_policies";
 
 /// Every statement above, for the prepare-all test.
-constexpr std::array<const char*, 16> all{
+constexpr std::array<const char*, 17> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -34,6 +35,7 @@ constexpr std::array<const char*, 16> all{
   journal_update_steps,
   journal_insert_events,
   journal_release_queue,
+  journal_insert_dlq,
   events_after,
   queue_claim,
   queue_renew,

@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--shutdown-grace-ms", node.shutdown_grace_ms,
                        "on SIGTERM/SIGINT: time for running steps to finish")
     ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{3600000}));
+  node_cmd->add_option("--retry-base-ms", node.retry_base_ms,
+                       "backoff base of failed idempotent step runs (x 2^failures)")
+    ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{600000}));
   node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
     ->capture_default_str()
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

@@ -98,6 +98,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   ss.lease_ms = o.lease_ms;
   ss.claim_interval_ms = o.claim_interval_ms;
   ss.exec.node = o.node_name;
+  ss.exec.retry_base_ms = o.retry_base_ms;
   t.supervisor = sys.spawn(worker_supervisor, ss, t.bus, t.queue, t.readers.front());
   gateway_settings gs;
   gs.node = o.node_name;

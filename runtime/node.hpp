@@ -25,6 +25,7 @@ struct node_options {
   int32_t readers = 2;
   int32_t scheduler_threads = 0;   // CAF scheduler workers; 0: one per core
   int64_t shutdown_grace_ms = 30000; // SIGTERM: time for running step runs to finish
+  int64_t retry_base_ms = 1000;      // failed idempotent run: backoff base x 2^failures
   std::string log_level = "info";
   std::string log_file;
 };

@@ -166,6 +166,7 @@ CREATE TABLE execution_dlq (
   failure_reason  TEXT NOT NULL,
   error_class     VARCHAR(100),
   attempts        INT NOT NULL,
+  history         JSONB NOT NULL DEFAULT '[]', -- step_finished event payloads, in order
   moved_at        timestamptz NOT NULL DEFAULT now(),
   archived_at     timestamptz
 );

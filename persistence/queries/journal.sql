@@ -63,6 +63,19 @@ SELECT x.execution_id, x.seq, x.kind, x.payload
 DELETE FROM execution_queue
  WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid);
 
+-- name: journal_insert_dlq
+-- Failed executions land in the dead-letter queue with their last error and the
+-- history of their step attempts (R-Q-3), in the transaction of the final status.
+INSERT INTO execution_dlq (execution_id, tenant_id, failure_reason, error_class, attempts,
+                           history)
+SELECT x.execution_id, e.tenant_id, x.failure_reason, x.error_class, x.attempts,
+       coalesce((SELECT jsonb_agg(ev.payload ORDER BY ev.seq) FROM execution_events ev
+                  WHERE ev.execution_id = x.execution_id AND ev.kind = 'step_finished'),
+                '[]'::jsonb)
+  FROM jsonb_to_recordset($1::jsonb) AS x(execution_id uuid, failure_reason text,
+                                          error_class text, attempts int)
+  JOIN executions e ON e.id = x.execution_id;
+
 -- name: events_after
 SELECT execution_id, seq, kind, payload
   FROM execution_events
