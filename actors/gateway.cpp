@@ -179,6 +179,50 @@ submit_promise submit(self_ptr self, submit_request& req) {
   return rp;
 }
 
+/// Requeues a DLQ entry: a new background execution of the same frozen plan with a
+/// fresh attempt count; the key is derived from the entry, so requeuing twice
+/// returns the same new execution. The entry records it and is archived.
+submit_promise requeue(self_ptr self, const dlq_requeue_request& req) {
+  auto rp = self->make_response_promise<submit_reply>();
+  if (!valid_identifier(req.principal)) {
+    rp.deliver(invalid("principal", "principal must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}"));
+    return rp;
+  }
+  self->request(self->state.dlq, std::chrono::seconds(30), dlq_source_request{req.tenant_id, req.id})
+    .then(
+      [=](dlq_requeue_source& src) mutable {
+        auto parsed = parse_plan(src.plan_json, plan_limits{64u << 20, 100000, 100000, 100000,
+                                                            1u << 20});
+        if (auto err = std::get_if<plan_error>(&parsed)) {
+          rp.deliver(make_stagee_error(stagee_errc::internal, "plan_snapshot", err->message));
+          return;
+        }
+        submit_request sub;
+        sub.tenant_id = src.entry.tenant_id;
+        sub.principal = req.principal;
+        sub.mode = requested_mode::background;
+        sub.idempotency_key = "requeue-" + std::to_string(req.id) + "-"
+                              + sha256_hex(src.idempotency_key).substr(0, 32);
+        auto ar = make_admission(self, sub, std::move(std::get<parsed_plan>(parsed)));
+        auto id = req.id;
+        auto tenant = req.tenant_id;
+        self->request(self->state.admission, std::chrono::seconds(60), ar)
+          .then(
+            [=](admit_reply& r) mutable {
+              submit_reply rep{r.execution_id, r.status, r.plan_hash, r.mode, r.duplicate};
+              log_submit(ar, rep, "DLQ entry requeued");
+              self->send(self->state.supervisor, poll_atom::value);
+              dlq_entry_request mark{dlq_op::mark_requeued, tenant, id, r.execution_id};
+              self->request(self->state.dlq, std::chrono::seconds(30), mark)
+                .then([=](dlq_entry&) mutable { rp.deliver(rep); },
+                      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+            },
+            [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 /// Subscribes only to an execution the caller can read (missing: not_found).
 caf::typed_response_promise<subscribed> subscribe(self_ptr self, const subscribe_request& req) {
   auto rp = self->make_response_promise<subscribed>();
@@ -214,13 +258,14 @@ bool valid_uuid(const std::string& s) {
 gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
                                      admission_actor admission,
                                      std::vector<reader_actor> readers, event_bus_actor bus,
-                                     worker_supervisor_actor supervisor) {
+                                     worker_supervisor_actor supervisor, dlq_actor dlq) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.admission = std::move(admission);
   st.readers = std::move(readers);
   st.bus = std::move(bus);
   st.supervisor = std::move(supervisor);
+  st.dlq = std::move(dlq);
   return {
     [=](submit_request& req) { return submit(self, req); },
     [=](const status_request& req) -> caf::result<status_reply> {
@@ -242,6 +287,18 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
         return err;
       return subscribe(self, req);
     },
+    [=](const dlq_list_request& req) -> caf::result<dlq_page> {
+      return self->delegate(self->state.dlq, req);
+    },
+    [=](const dlq_entry_request& req) -> caf::result<dlq_entry> {
+      if (req.op == dlq_op::mark_requeued) // internal bookkeeping of requeue
+        return invalid("op", "use dlq requeue to requeue an entry");
+      return self->delegate(self->state.dlq, req);
+    },
+    [=](const dlq_summary_request& req) -> caf::result<dlq_summary> {
+      return self->delegate(self->state.dlq, req);
+    },
+    [=](const dlq_requeue_request& req) { return requeue(self, req); },
     [=](drain_atom) { self->state.draining = true; },
   };
 }

@@ -38,6 +38,7 @@ struct gateway_state {
   size_t next_reader = 0;
   event_bus_actor bus;
   worker_supervisor_actor supervisor;
+  dlq_actor dlq;
   std::mt19937_64 rng{std::random_device{}()};
   bool draining = false; // node shutting down: no new submits
   reader_actor reader(); // round robin
@@ -48,10 +49,11 @@ struct gateway_state {
 /// @param readers   answer status reads (round robin)
 /// @param bus       event subscriptions
 /// @param supervisor runs immediate executions, is poked for background ones
+/// @param dlq       dead-letter queue reads and bookkeeping
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      gateway_settings settings, admission_actor admission,
                                      std::vector<reader_actor> readers, event_bus_actor bus,
-                                     worker_supervisor_actor supervisor);
+                                     worker_supervisor_actor supervisor, dlq_actor dlq);
 
 /// True for a canonical lowercase or uppercase 8-4-4-4-12 hex UUID.
 bool valid_uuid(const std::string& s);

@@ -11,6 +11,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/dlq.hpp"
 #include "messages/execution.hpp"
 #include "messages/optional.hpp"
 
@@ -149,6 +150,11 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<wait_request>::with<status_reply>,
   // Stream an execution's events to a subscriber actor.
   caf::replies_to<subscribe_request>::with<subscribed>,
+  // Dead-letter queue: list, show/archive, summary, requeue (R-Q-4).
+  caf::replies_to<dlq_list_request>::with<dlq_page>,
+  caf::replies_to<dlq_entry_request>::with<dlq_entry>,
+  caf::replies_to<dlq_summary_request>::with<dlq_summary>,
+  caf::replies_to<dlq_requeue_request>::with<submit_reply>,
   // Node shutting down: refuse new submits with shutting_down.
   caf::reacts_to<caf::atom_constant<caf::atom("drain")>>>;
 

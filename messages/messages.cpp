@@ -199,6 +199,15 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<execution_released>(cfg, "stagee::execution_released");
   add<drained>(cfg, "stagee::drained");
   add<release_request>(cfg, "stagee::release_request");
+  add<dlq_list_request>(cfg, "stagee::dlq_list_request");
+  add<dlq_page>(cfg, "stagee::dlq_page");
+  add<dlq_entry_request>(cfg, "stagee::dlq_entry_request");
+  add<dlq_entry>(cfg, "stagee::dlq_entry");
+  add<dlq_source_request>(cfg, "stagee::dlq_source_request");
+  add<dlq_requeue_source>(cfg, "stagee::dlq_requeue_source");
+  add<dlq_summary_request>(cfg, "stagee::dlq_summary_request");
+  add<dlq_summary>(cfg, "stagee::dlq_summary");
+  add<dlq_requeue_request>(cfg, "stagee::dlq_requeue_request");
   add<run_step>(cfg, "stagee::run_step");
   add<step_result>(cfg, "stagee::step_result");
   cfg.add_error_category(caf::atom("stagee"),

@@ -17,6 +17,11 @@ constexpr const char* journal_insert_events = "journal_insert_events";
 constexpr const char* journal_release_queue = "journal_release_queue";
 constexpr const char* journal_insert_dlq = "journal_insert_dlq";
 constexpr const char* events_after = "events_after";
+constexpr const char* dlq_list = "dlq_list";
+constexpr const char* dlq_get = "dlq_get";
+constexpr const char* dlq_archive = "dlq_archive";
+constexpr const char* dlq_mark_requeued = "dlq_mark_requeued";
+constexpr const char* dlq_summary = "dlq_summary";
 constexpr const char* queue_claim = "queue_claim";
 constexpr const char* queue_renew = "queue_renew";
 constexpr const char* queue_release = "queue_release";
@@ -25,7 +30,7 @@ constexpr const char* read_steps = "read_steps";
 constexpr const char* read_timeout_policies = "read_timeout_policies";
 
 /// Every statement above, for the prepare-all test.
-constexpr std::array<const char*, 17> all{
+constexpr std::array<const char*, 22> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -37,6 +42,11 @@ constexpr std::array<const char*, 17> all{
   journal_release_queue,
   journal_insert_dlq,
   events_after,
+  dlq_list,
+  dlq_get,
+  dlq_archive,
+  dlq_mark_requeued,
+  dlq_summary,
   queue_claim,
   queue_renew,
   queue_release,

@@ -114,6 +114,22 @@ int run_submit(const client_options& c, const submit_options& s) {
   return round_trip<submit_reply>(c, std::move(req));
 }
 
+int run_dlq_list(const client_options& c, const dlq_list_request& req) {
+  return round_trip<dlq_page>(c, req);
+}
+
+int run_dlq_entry(const client_options& c, const dlq_entry_request& req) {
+  return round_trip<dlq_entry>(c, req);
+}
+
+int run_dlq_summary(const client_options& c, const dlq_summary_request& req) {
+  return round_trip<dlq_summary>(c, req);
+}
+
+int run_dlq_requeue(const client_options& c, const dlq_requeue_request& req) {
+  return round_trip<submit_reply>(c, req);
+}
+
 int run_status(const client_options& c, const std::string& execution_id) {
   return round_trip<status_reply>(c, status_request{"", execution_id});
 }

@@ -28,4 +28,10 @@ int run_status(const client_options& c, const std::string& execution_id);
 /// --follow prints each event as a JSON line before the final status.
 int run_wait(const client_options& c, const std::string& execution_id, bool follow);
 
+/// `stagee dlq list|show|archive|summary|requeue`.
+int run_dlq_list(const client_options& c, const dlq_list_request& req);
+int run_dlq_entry(const client_options& c, const dlq_entry_request& req);
+int run_dlq_summary(const client_options& c, const dlq_summary_request& req);
+int run_dlq_requeue(const client_options& c, const dlq_requeue_request& req);
+
 } // namespace stagee

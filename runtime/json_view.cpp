@@ -60,6 +60,39 @@ json to_json(const execution_event& ev) {
   return j;
 }
 
+json to_json(const dlq_entry& e) {
+  json j{{"id", e.id},
+         {"execution_id", e.execution_id},
+         {"tenant_id", e.tenant_id},
+         {"action", e.action},
+         {"error_class", e.error_class},
+         {"failure_reason", e.failure_reason},
+         {"attempts", e.attempts},
+         {"moved_at", e.moved_at},
+         {"archived_at", e.archived_at.empty() ? json(nullptr) : json(e.archived_at)},
+         {"requeued_as", e.requeued_as.empty() ? json(nullptr) : json(e.requeued_as)}};
+  if (!e.history_json.empty())
+    j["history"] = json::parse(e.history_json, nullptr, false);
+  return j;
+}
+
+json to_json(const dlq_page& p) {
+  json entries = json::array();
+  for (auto& e : p.entries)
+    entries.push_back(to_json(e));
+  return json{{"entries", entries},
+              {"next_before_id", p.next_before_id == 0 ? json(nullptr) : json(p.next_before_id)}};
+}
+
+json to_json(const dlq_summary& s) {
+  json rows = json::array();
+  for (auto& r : s.by_error_class)
+    rows.push_back(json{{"error_class", r.error_class},
+                        {"count", r.count},
+                        {"latest_reason", r.failure_reason}});
+  return json{{"open", s.open}, {"by_error_class", rows}};
+}
+
 json error_json(const std::string& code, const std::string& message,
                 const std::string& field) {
   json e{{"code", code}, {"message", message}};

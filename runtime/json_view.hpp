@@ -11,6 +11,9 @@ namespace stagee {
 nlohmann::json to_json(const submit_reply& r);
 nlohmann::json to_json(const status_reply& r);
 nlohmann::json to_json(const execution_event& ev);
+nlohmann::json to_json(const dlq_entry& e);
+nlohmann::json to_json(const dlq_page& p);
+nlohmann::json to_json(const dlq_summary& s);
 /// {"error":{"code","message","field"?}}
 nlohmann::json error_json(const caf::error& err);
 nlohmann::json error_json(const std::string& code, const std::string& message,

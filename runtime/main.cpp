@@ -107,6 +107,38 @@ int main(int argc, char** argv) {
   wait_cmd->add_flag("--follow", follow, "print every event as a JSON line first");
   wait_cmd->add_option("execution_id", execution_id, "execution id")->required();
 
+  auto dlq_cmd = app.add_subcommand("dlq", "inspect and act on the dead-letter queue");
+  dlq_cmd->require_subcommand(1);
+  dlq_list_request dlq_list;
+  auto dlq_list_cmd = dlq_cmd->add_subcommand("list", "failed executions, newest first");
+  add_client_options(dlq_list_cmd, client);
+  dlq_list_cmd->add_option("--tenant", dlq_list.tenant_id, "only this tenant");
+  dlq_list_cmd->add_option("--action", dlq_list.action, "only this plan action");
+  dlq_list_cmd->add_option("--error-class", dlq_list.error_class, "only this error class");
+  dlq_list_cmd->add_flag("--all", dlq_list.include_archived, "include archived entries");
+  dlq_list_cmd->add_option("--before-id", dlq_list.before_id, "page: entries older than this id");
+  dlq_list_cmd->add_option("--limit", dlq_list.limit, "page size (1..500)")
+    ->capture_default_str()->check(CLI::Range(1, 500));
+  dlq_entry_request dlq_entry_req;
+  auto dlq_show_cmd = dlq_cmd->add_subcommand("show", "one entry with its attempt history");
+  auto dlq_archive_cmd = dlq_cmd->add_subcommand("archive", "archive an entry (idempotent)");
+  for (auto c : {dlq_show_cmd, dlq_archive_cmd}) {
+    add_client_options(c, client);
+    c->add_option("--tenant", dlq_entry_req.tenant_id, "tenant of the entry");
+    c->add_option("id", dlq_entry_req.id, "DLQ entry id")->required();
+  }
+  dlq_requeue_request dlq_requeue;
+  auto dlq_requeue_cmd = dlq_cmd->add_subcommand(
+    "requeue", "run the entry's plan again as a new execution (fresh attempts)");
+  add_client_options(dlq_requeue_cmd, client);
+  dlq_requeue_cmd->add_option("--tenant", dlq_requeue.tenant_id, "tenant of the entry");
+  dlq_requeue_cmd->add_option("--principal", dlq_requeue.principal, "who requeues")->required();
+  dlq_requeue_cmd->add_option("id", dlq_requeue.id, "DLQ entry id")->required();
+  dlq_summary_request dlq_summary_req;
+  auto dlq_summary_cmd = dlq_cmd->add_subcommand("summary", "open entries by error class");
+  add_client_options(dlq_summary_cmd, client);
+  dlq_summary_cmd->add_option("--tenant", dlq_summary_req.tenant_id, "only this tenant");
+
   std::string db_url;
   auto migrate_cmd = app.add_subcommand("migrate", "apply pending schema migrations");
   migrate_cmd->add_option("--db-url", db_url, "PostgreSQL URL")->required();
@@ -143,6 +175,16 @@ int main(int argc, char** argv) {
   }
   if (*migrate_cmd)
     return run_migrate(db_url);
+  if (*dlq_list_cmd)
+    return run_dlq_list(client, dlq_list);
+  if (*dlq_show_cmd || *dlq_archive_cmd) {
+    dlq_entry_req.op = *dlq_show_cmd ? dlq_op::show : dlq_op::archive;
+    return run_dlq_entry(client, dlq_entry_req);
+  }
+  if (*dlq_summary_cmd)
+    return run_dlq_summary(client, dlq_summary_req);
+  if (*dlq_requeue_cmd)
+    return run_dlq_requeue(client, dlq_requeue);
   for (auto action : {"start", "stop", "url"})
     if (db_cmd->got_subcommand(action))
       return db_command(action, data_dir, fresh);

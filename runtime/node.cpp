@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/admission.hpp"
+#include "actors/dlq_keeper.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/gateway.hpp"
 #include "actors/plan_codec.hpp"
@@ -70,6 +71,7 @@ struct actor_tree {
   event_bus_actor bus;
   admission_actor admission;
   queue_actor queue;
+  dlq_actor dlq;
   std::vector<reader_actor> readers;
 
   void stop_all() {
@@ -78,6 +80,7 @@ struct actor_tree {
     caf::anon_send_exit(supervisor, reason);
     caf::anon_send_exit(admission, reason);
     caf::anon_send_exit(queue, reason);
+    caf::anon_send_exit(dlq, reason);
     for (auto& r : readers)
       caf::anon_send_exit(r, reason);
     caf::anon_send_exit(bus, reason);
@@ -90,6 +93,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.bus = sys.spawn<caf::detached>(event_bus, url, event_bus_settings{});
   t.admission = sys.spawn<caf::detached>(admission, url, admission_settings{});
   t.queue = sys.spawn<caf::detached>(queue_claimer, url);
+  t.dlq = sys.spawn<caf::detached>(dlq_keeper, url);
   for (int i = 0; i < std::max(1, o.readers); ++i)
     t.readers.push_back(sys.spawn<caf::detached>(reader, url));
   supervisor_settings ss;
@@ -104,7 +108,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   gs.node = o.node_name;
   gs.policies = std::move(policies);
   gs.lease_ms = o.lease_ms;
-  t.gateway = sys.spawn(gateway, gs, t.admission, t.readers, t.bus, t.supervisor);
+  t.gateway = sys.spawn(gateway, gs, t.admission, t.readers, t.bus, t.supervisor, t.dlq);
   return t;
 }
 

@@ -168,7 +168,8 @@ CREATE TABLE execution_dlq (
   attempts        INT NOT NULL,
   history         JSONB NOT NULL DEFAULT '[]', -- step_finished event payloads, in order
   moved_at        timestamptz NOT NULL DEFAULT now(),
-  archived_at     timestamptz
+  archived_at     timestamptz,
+  requeued_as     uuid REFERENCES executions (id) -- the execution a requeue created
 );
 
 CREATE INDEX ix_dlq_tenant_moved ON execution_dlq (tenant_id, moved_at);

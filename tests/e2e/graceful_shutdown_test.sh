@@ -17,19 +17,20 @@ for i in $(seq 1 6); do
 {"name": "drain $i", "action": "patch", "action_class": "modify", "sla_class": "medium",
  "environment": "test", "targets": ["h$i"],
  "steps": [
-   {"name": "one", "executor": "shell", "command": ["sh", "-c", "sleep 0.8; echo p$i one >> $LEDGER"], "timeout_ms": 5000},
-   {"name": "two", "executor": "shell", "command": ["sh", "-c", "sleep 0.8; echo p$i two >> $LEDGER"], "timeout_ms": 5000},
+   {"name": "one", "executor": "shell", "command": ["sh", "-c", "sleep 2; echo p$i one >> $LEDGER"], "timeout_ms": 5000},
+   {"name": "two", "executor": "shell", "command": ["sh", "-c", "sleep 1; echo p$i two >> $LEDGER"], "timeout_ms": 5000},
    {"name": "three", "executor": "shell", "command": ["sh", "-c", "echo p$i three >> $LEDGER"], "timeout_ms": 5000}
  ]}
 JSON
   IDS+=("$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode background "$WORK/p$i.json" | jq -r .execution_id)")
 done
+# Wait until all six have started step one (2 s each) and none has reached step two.
 for _ in $(seq 1 100); do
-  n=$(sql "SELECT count(*) FROM execution_steps WHERE name='one' AND status='running'")
-  [ "$n" = 6 ] && break
+  n=$(sql "SELECT count(*) FILTER (WHERE name='one' AND status <> 'pending') || '|' || count(*) FILTER (WHERE name='two' AND status <> 'pending') FROM execution_steps")
+  [ "$n" = "6|0" ] && break
   sleep 0.1
 done
-check "six executions running on A" 6 "$n"
+check "six executions in step one on A" "6|0" "$n"
 
 start_node drain-b "${LONG_LEASE[@]}"
 GW_B="127.0.0.1:$NODE_PORT"

@@ -155,6 +155,17 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(execution_released{"e"}, "stagee::execution_released");
   round_trip(drained{3, 4}, "stagee::drained");
   round_trip(release_request{"n", {lease_ref{"a", 9}}}, "stagee::release_request");
+  dlq_entry de{7, "e", "t", "a", "step_failed", "boom", 3, "2026-01-01T00:00:00.000Z", "", "",
+               "[]"};
+  round_trip(dlq_list_request{"t", "a", "c", true, 9, 20}, "stagee::dlq_list_request");
+  round_trip(dlq_page{{de, de}, 6}, "stagee::dlq_page");
+  round_trip(dlq_entry_request{dlq_op::archive, "t", 7, ""}, "stagee::dlq_entry_request");
+  round_trip(de, "stagee::dlq_entry");
+  round_trip(dlq_source_request{"t", 7}, "stagee::dlq_source_request");
+  round_trip(dlq_requeue_source{de, "a", "k", "{}"}, "stagee::dlq_requeue_source");
+  round_trip(dlq_summary_request{"t"}, "stagee::dlq_summary_request");
+  round_trip(dlq_summary{3, {dlq_summary_row{"step_failed", "boom", 3}}}, "stagee::dlq_summary");
+  round_trip(dlq_requeue_request{"t", 7, "ops"}, "stagee::dlq_requeue_request");
   round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req", 4}, "stagee::run_step");
   round_trip(step_result{1, step_status::succeeded, 0, 5, step_output{1, "o", "e", false, ""}},
              "stagee::step_result");
