@@ -263,6 +263,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
   st.log.action = p.action;
   st.log.targets = p.targets;
   st.log.worker_id = st.settings.node;
+  st.log.queue_wait_ms = st.record.queue_wait_ms;
   if (first.by.empty())
     first.by = st.settings.node;
   first.now_us = now_us();

@@ -25,6 +25,12 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
         return r.error();
       return renewed{std::move(*r)};
     },
+    [=](const reap_request&) -> caf::result<reaped> {
+      auto r = self->state.store->reap();
+      if (!r)
+        return r.error();
+      return std::move(*r);
+    },
     [=](const release_request& req) -> caf::result<renewed> {
       auto r = self->state.store->release(req.node, req.leases);
       if (!r)

@@ -17,20 +17,16 @@ spdlog::logger& lg() {
   return *l;
 }
 
-void spawn_child(self_ptr self, execution_record rec, trigger_kind kind, bool immediate,
-                 int32_t restarts) {
-  trigger first;
-  first.kind = kind;
-  if (kind == trigger_kind::fail) {
-    first.error_class = "restart_limit_exceeded";
-    first.message = "execution actor crashed " + std::to_string(restarts) + " times";
-  }
+using restart_log = std::vector<std::chrono::steady_clock::time_point>;
+
+void spawn_child(self_ptr self, execution_record rec, trigger first, bool immediate,
+                 restart_log restarts = {}) {
   auto& st = self->state;
   auto id = rec.execution_id;
-  auto child = self->spawn<caf::monitored>(execution, rec, first, st.settings.exec, st.bus,
+  auto child = self->spawn<caf::monitored>(execution, rec, std::move(first), st.settings.exec, st.bus,
                                            caf::actor_cast<worker_supervisor_actor>(self));
   st.by_address[child.address()] = id;
-  st.children[id] = supervised_child{child, std::move(rec), restarts, immediate};
+  st.children[id] = supervised_child{child, std::move(rec), std::move(restarts), immediate};
 }
 
 /// Turns a stored execution (plan as canonical JSON) into a runnable record.
@@ -42,6 +38,25 @@ caf::expected<execution_record> to_record(stored_execution& s) {
   auto rec = std::move(s.record);
   rec.frozen_plan = std::move(std::get<parsed_plan>(parsed).value);
   return rec;
+}
+
+/// Resume, or fail with queue_timeout an execution that never started and waited
+/// longer than its SLA allows (schedule-to-start deadline, R-Q issue 3 item 10).
+trigger first_trigger(const supervisor_settings& s, const execution_record& rec) {
+  trigger t;
+  t.kind = trigger_kind::resume;
+  if (rec.snapshot.status != execution_status::queued || rec.queue_wait_ms < 0)
+    return t;
+  auto deadline = s.queue_deadline_ms > 0 ? s.queue_deadline_ms
+                                          : s.queue_deadlines.at(rec.frozen_plan.sla);
+  if (rec.queue_wait_ms <= deadline)
+    return t;
+  t.kind = trigger_kind::fail;
+  t.error_class = "queue_timeout";
+  t.message = "waited " + std::to_string(rec.queue_wait_ms) + " ms in the queue; the "
+              + to_string(rec.frozen_plan.sla) + " SLA allows " + std::to_string(deadline)
+              + " ms before start";
+  return t;
 }
 
 void adopt(self_ptr self, std::vector<stored_execution>& batch) {
@@ -65,8 +80,9 @@ void adopt(self_ptr self, std::vector<stored_execution>& batch) {
     logging::write(lg(), spdlog::level::info, "claimed execution",
                    {{"exec_id", rec->execution_id}, {"tenant_id", rec->tenant_id},
                     {"status", to_string(rec->snapshot.status)},
+                    {"queue_wait_ms", rec->queue_wait_ms}, {"fence", rec->fence},
                     {"worker_id", self->state.settings.node}});
-    spawn_child(self, std::move(*rec), trigger_kind::resume, false, 0);
+    spawn_child(self, *rec, first_trigger(self->state.settings, *rec), false);
   }
 }
 
@@ -239,11 +255,17 @@ caf::typed_response_promise<drained> drain(self_ptr self) {
 void restart(self_ptr self, const std::string& id, const caf::error& reason) {
   auto& st = self->state;
   auto& child = st.children[id];
-  auto restarts = child.restarts + 1;
+  auto now = std::chrono::steady_clock::now();
+  auto window = std::chrono::milliseconds{st.settings.restart_period_ms};
+  restart_log restarts;
+  for (auto t : child.restarts)
+    if (now - t < window)
+      restarts.push_back(t);
+  restarts.push_back(now);
   auto immediate = child.immediate;
   logging::write(lg(), spdlog::level::err, "execution actor crashed",
                  {{"exec_id", id}, {"reason", self->system().render(reason)},
-                  {"restarts", restarts}});
+                  {"restarts_in_window", restarts.size()}});
   self->request(st.reader, std::chrono::seconds(30), load_request{id})
     .then(
       [=](stored_execution& s) {
@@ -252,8 +274,15 @@ void restart(self_ptr self, const std::string& id, const caf::error& reason) {
           done(self, execution_done{id, rec ? rec->snapshot.status : execution_status::failed});
           return;
         }
-        auto first = restarts > self->state.settings.restart_budget ? trigger_kind::fail
-                                                                    : trigger_kind::resume;
+        trigger first;
+        first.kind = trigger_kind::resume;
+        if (static_cast<int32_t>(restarts.size()) > self->state.settings.restart_intensity) {
+          first.kind = trigger_kind::fail;
+          first.error_class = "restart_limit_exceeded";
+          first.message = "execution actor crashed " + std::to_string(restarts.size())
+                          + " times within "
+                          + std::to_string(self->state.settings.restart_period_ms) + " ms";
+        }
         spawn_child(self, std::move(*rec), first, immediate, restarts);
       },
       [=](caf::error& err) {
@@ -309,7 +338,9 @@ worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor b
       auto id = req.record.execution_id;
       auto rp = self->make_response_promise<execution_done>();
       self->state.waiting[id] = rp;
-      spawn_child(self, std::move(req.record), trigger_kind::start, true, 0);
+      trigger start;
+      start.kind = trigger_kind::start;
+      spawn_child(self, std::move(req.record), start, true);
       return rp;
     },
     [=](const execution_done& d) { done(self, d); },

@@ -5,7 +5,10 @@
 ///   (on a timer and whenever the gateway signals new work with poll);
 /// - renews the leases of everything it runs;
 /// - monitors its children: one that crashes is restarted from its last committed
-///   snapshot (loaded from PostgreSQL), at most restart_budget times, then failed.
+///   snapshot (loaded from PostgreSQL), at most restart_intensity times within
+///   restart_period_ms, then the execution fails (restart_limit_exceeded);
+/// - fails claimed executions that waited longer than their SLA's queue deadline
+///   (queue_timeout) instead of starting them.
 #pragma once
 
 #include <chrono>
@@ -25,14 +28,19 @@ struct supervisor_settings {
   int32_t capacity = 64;                  // background executions run at once
   int64_t lease_ms = 60000;               // queue lease of a claimed execution
   int64_t claim_interval_ms = 500;        // queue poll period when idle
-  int32_t restart_budget = 3;             // restarts per execution before failing it
+  int32_t restart_intensity = 5;          // restarts of one execution ...
+  int64_t restart_period_ms = 10000;      // ... within this window, then it fails
+  int64_t queue_deadline_ms = 0;          // > 0: overrides every SLA's queue deadline
+  std::map<sla_class, int64_t> queue_deadlines{{sla_class::fast, 60000},
+                                               {sla_class::medium, 300000},
+                                               {sla_class::long_running, 1800000}};
   execution_settings exec;
 };
 
 struct supervised_child {
   execution_actor handle;
   execution_record record; // as last (re)started
-  int32_t restarts = 0;
+  std::vector<std::chrono::steady_clock::time_point> restarts; // within the window
   bool immediate = false;
 };
 

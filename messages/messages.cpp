@@ -199,6 +199,8 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<execution_released>(cfg, "stagee::execution_released");
   add<drained>(cfg, "stagee::drained");
   add<release_request>(cfg, "stagee::release_request");
+  add<reap_request>(cfg, "stagee::reap_request");
+  add<reaped>(cfg, "stagee::reaped");
   add<dlq_list_request>(cfg, "stagee::dlq_list_request");
   add<dlq_page>(cfg, "stagee::dlq_page");
   add<dlq_entry_request>(cfg, "stagee::dlq_entry_request");

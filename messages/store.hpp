@@ -142,10 +142,31 @@ typename Inspector::result_type inspect(Inspector& f, release_request& x) {
   return f(caf::meta::type_name("release_request"), x.node, x.leases);
 }
 
+/// Make expired leases claimable again (the reaper, R-Q-5).
+struct reap_request {
+  std::string node; // who reaps (for the log)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reap_request& x) {
+  return f(caf::meta::type_name("reap_request"), x.node);
+}
+
+struct reaped {
+  std::vector<std::string> execution_ids;
+  std::vector<std::string> previous_owners;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reaped& x) {
+  return f(caf::meta::type_name("reaped"), x.execution_ids, x.previous_owners);
+}
+
 using queue_actor = caf::typed_actor<
   caf::replies_to<claim_request>::with<claimed_batch>,
   caf::replies_to<renew_request>::with<renewed>,
   // Replies with the ids released (still held with the given fence).
-  caf::replies_to<release_request>::with<renewed>>;
+  caf::replies_to<release_request>::with<renewed>,
+  caf::replies_to<reap_request>::with<reaped>>;
 
 } // namespace stagee

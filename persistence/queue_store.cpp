@@ -56,6 +56,17 @@ queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases
   });
 }
 
+caf::expected<reaped> queue_store::reap() {
+  return db_.transact("reap expired leases", [&](pqxx::work& txn) {
+    reaped out;
+    for (auto r : txn.exec_prepared(stmt::queue_reap)) {
+      out.execution_ids.push_back(r[0].as<std::string>());
+      out.previous_owners.push_back(r[1].as<std::string>());
+    }
+    return out;
+  });
+}
+
 caf::expected<std::vector<std::string>>
 queue_store::release(const std::string& node, const std::vector<lease_ref>& leases) {
   return db_.transact("release leases", [&](pqxx::work& txn) {

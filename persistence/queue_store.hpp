@@ -28,6 +28,9 @@ public:
                                                 const std::vector<lease_ref>& leases,
                                                 int64_t lease_ms);
 
+  /// Frees every expired lease (database clock); returns them with their old owners.
+  caf::expected<reaped> reap();
+
   /// Hands leases back to the queue; returns the ids released.
   caf::expected<std::vector<std::string>> release(const std::string& node,
                                                   const std::vector<lease_ref>& leases);

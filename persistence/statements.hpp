@@ -25,12 +25,13 @@ constexpr const char* dlq_summary = "dlq_summary";
 constexpr const char* queue_claim = "queue_claim";
 constexpr const char* queue_renew = "queue_renew";
 constexpr const char* queue_release = "queue_release";
+constexpr const char* queue_reap = "queue_reap";
 constexpr const char* read_execution = "read_execution";
 constexpr const char* read_steps = "read_steps";
 constexpr const char* read_timeout_policies = "read_timeout_policies";
 
 /// Every statement above, for the prepare-all test.
-constexpr std::array<const char*, 22> all{
+constexpr std::array<const char*, 23> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -50,6 +51,7 @@ constexpr std::array<const char*, 22> all{
   queue_claim,
   queue_renew,
   queue_release,
+  queue_reap,
   read_execution,
   read_steps,
   read_timeout_policies,

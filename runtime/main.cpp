@@ -77,6 +77,12 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--retry-base-ms", node.retry_base_ms,
                        "backoff base of failed idempotent step runs (x 2^failures)")
     ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{600000}));
+  node_cmd->add_option("--reaper-interval-ms", node.reaper_interval_ms,
+                       "how often expired leases are made claimable again")
+    ->capture_default_str()->check(CLI::Range(int64_t{100}, int64_t{3600000}));
+  node_cmd->add_option("--queue-deadline-ms", node.queue_deadline_ms,
+                       "schedule-to-start deadline for every SLA (0: fast 60 s, medium 5 min, long 30 min)")
+    ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{86400000}));
   node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
     ->capture_default_str()
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

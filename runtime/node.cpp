@@ -17,6 +17,7 @@
 #include "actors/plan_codec.hpp"
 #include "actors/queue_claimer.hpp"
 #include "actors/reader.hpp"
+#include "actors/reaper.hpp"
 #include "actors/worker_supervisor.hpp"
 #include "config/logging.hpp"
 #include "messages/type_ids.hpp"
@@ -72,6 +73,7 @@ struct actor_tree {
   admission_actor admission;
   queue_actor queue;
   dlq_actor dlq;
+  reaper_actor reaper;
   std::vector<reader_actor> readers;
 
   void stop_all() {
@@ -81,6 +83,7 @@ struct actor_tree {
     caf::anon_send_exit(admission, reason);
     caf::anon_send_exit(queue, reason);
     caf::anon_send_exit(dlq, reason);
+    caf::anon_send_exit(reaper, reason);
     for (auto& r : readers)
       caf::anon_send_exit(r, reason);
     caf::anon_send_exit(bus, reason);
@@ -94,6 +97,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.admission = sys.spawn<caf::detached>(admission, url, admission_settings{});
   t.queue = sys.spawn<caf::detached>(queue_claimer, url);
   t.dlq = sys.spawn<caf::detached>(dlq_keeper, url);
+  t.reaper = sys.spawn(reaper, reaper_settings{o.node_name, o.reaper_interval_ms}, t.queue);
   for (int i = 0; i < std::max(1, o.readers); ++i)
     t.readers.push_back(sys.spawn<caf::detached>(reader, url));
   supervisor_settings ss;
@@ -103,6 +107,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   ss.claim_interval_ms = o.claim_interval_ms;
   ss.exec.node = o.node_name;
   ss.exec.retry_base_ms = o.retry_base_ms;
+  ss.queue_deadline_ms = o.queue_deadline_ms;
   t.supervisor = sys.spawn(worker_supervisor, ss, t.bus, t.queue, t.readers.front());
   gateway_settings gs;
   gs.node = o.node_name;

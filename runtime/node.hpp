@@ -26,6 +26,8 @@ struct node_options {
   int32_t scheduler_threads = 0;   // CAF scheduler workers; 0: one per core
   int64_t shutdown_grace_ms = 30000; // SIGTERM: time for running step runs to finish
   int64_t retry_base_ms = 1000;      // failed idempotent run: backoff base x 2^failures
+  int64_t reaper_interval_ms = 60000; // how often expired leases are freed
+  int64_t queue_deadline_ms = 0;     // > 0: schedule-to-start deadline for every SLA
   std::string log_level = "info";
   std::string log_file;
 };

@@ -1,14 +1,14 @@
 -- Local queue pick-up (the full queue semantics come with the queue issue).
 
 -- name: queue_claim
--- One statement: pick runnable rows by priority then age, skipping rows other
--- workers hold (FOR UPDATE SKIP LOCKED); free rows and rows whose lease expired
--- (their node died) are both runnable. Returns what a worker needs to run them.
+-- One statement: pick free rows by priority then age, skipping rows other workers
+-- are claiming (FOR UPDATE SKIP LOCKED); the partial index ix_queue_claim matches.
+-- Rows whose lease expired become free through queue_reap. Returns what a worker
+-- needs to run them, with the new fencing token and the time spent queued.
 WITH next AS (
   SELECT execution_id
     FROM execution_queue
-   WHERE (lease_owner IS NULL AND visible_at <= now())
-      OR (lease_owner IS NOT NULL AND lease_expires_at < now())
+   WHERE lease_owner IS NULL AND visible_at <= now()
    ORDER BY priority, enqueued_at
    LIMIT $2
      FOR UPDATE SKIP LOCKED
@@ -20,12 +20,13 @@ WITH next AS (
          attempts = q.attempts + 1
     FROM next
    WHERE q.execution_id = next.execution_id
-  RETURNING q.execution_id, q.fence
+  RETURNING q.execution_id, q.fence,
+            (extract(epoch FROM now() - q.enqueued_at) * 1000)::bigint AS queue_wait_ms
 )
 SELECT e.id, e.tenant_id, e.actor_id, e.status, e.plan_hash, e.mode,
        '' AS error_class, '' AS error_message, coalesce(e.worker_id, '') AS worker_id,
        e.idempotency_key, e.plan_snapshot::text AS plan_json, e.state_snapshot,
-       coalesce(e.request_id, '') AS request_id, claimed.fence,
+       coalesce(e.request_id, '') AS request_id, claimed.fence, claimed.queue_wait_ms,
        coalesce(p.step_timeout_ms, 0) AS step_timeout_ms
   FROM claimed
   JOIN executions e ON e.id = claimed.execution_id
@@ -54,3 +55,14 @@ UPDATE execution_queue q
   FROM jsonb_to_recordset($2::jsonb) AS x(execution_id uuid, fence bigint)
  WHERE q.execution_id = x.execution_id AND q.lease_owner = $1 AND q.fence = x.fence
 RETURNING q.execution_id::text;
+
+-- name: queue_reap
+-- The reaper (R-Q-5): leases whose expiry passed by the database clock become free;
+-- the next claim bumps the fence, so the old holder can no longer write.
+UPDATE execution_queue q
+   SET lease_owner = NULL, lease_expires_at = NULL, visible_at = now()
+  FROM (SELECT execution_id, lease_owner FROM execution_queue
+         WHERE lease_owner IS NOT NULL AND lease_expires_at < now()
+           FOR UPDATE SKIP LOCKED) expired
+ WHERE q.execution_id = expired.execution_id
+RETURNING q.execution_id::text, expired.lease_owner;

@@ -10,6 +10,7 @@ SELECT id, tenant_id, actor_id, status, plan_hash, mode, timed_out,
        coalesce(request_id, '') AS request_id,
        coalesce((SELECT fence FROM execution_queue q WHERE q.execution_id = executions.id),
                 0) AS fence,
+       -1::bigint AS queue_wait_ms,
        coalesce((SELECT step_timeout_ms FROM timeout_policies p
                   WHERE p.id = executions.timeout_policy_id), 0) AS step_timeout_ms
   FROM executions

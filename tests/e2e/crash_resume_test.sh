@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 LEDGER=$WORK/ledger
-FAST=(--lease-ms 1500 --claim-interval-ms 100)
+FAST=(--lease-ms 1500 --claim-interval-ms 100 --reaper-interval-ms 200)
 start_node crash-a "${FAST[@]}"
 GW_A="127.0.0.1:$NODE_PORT"
 

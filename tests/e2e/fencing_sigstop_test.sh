@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 LEDGER=$WORK/ledger
-FAST=(--lease-ms 1500 --claim-interval-ms 100)
+FAST=(--lease-ms 1500 --claim-interval-ms 100 --reaper-interval-ms 200)
 start_node fence-a "${FAST[@]}"
 GW_A="127.0.0.1:$NODE_PORT"
 PID_A=${NODE_PIDS[0]}

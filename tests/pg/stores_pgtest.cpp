@@ -272,7 +272,12 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_makes_the_execution_claimable_again) {
   auto first = queue.claim("node-a", 10, 60000, nullptr);
   BOOST_REQUIRE(first && first->size() == 1u);
   BOOST_CHECK(queue.claim("node-b", 10, 60000, nullptr)->empty());
+  BOOST_CHECK(queue.reap()->execution_ids.empty()); // not expired yet: nothing to reap
   db.scalar("UPDATE execution_queue SET lease_expires_at = now() - interval '1 second'");
+  BOOST_CHECK(queue.claim("node-b", 10, 60000, nullptr)->empty()); // expired, not reaped
+  auto reaped = queue.reap();
+  BOOST_REQUIRE(reaped && reaped->execution_ids.size() == 1u);
+  BOOST_CHECK_EQUAL(reaped->previous_owners[0], "node-a");
   auto second = queue.claim("node-b", 10, 60000, nullptr);
   BOOST_REQUIRE(second && second->size() == 1u);
   BOOST_CHECK_EQUAL(db.scalar("SELECT lease_owner || ':' || fence FROM execution_queue"), "node-b:2");
@@ -295,6 +300,7 @@ BOOST_AUTO_TEST_CASE(a_stale_owner_cannot_write_after_a_takeover) {
   BOOST_REQUIRE(journal_trigger(*this, snap_a, started_by("node-a"), {}, "node-a", 1));
   // node-a pauses past its lease; node-b takes over with fence 2.
   db.scalar("UPDATE execution_queue SET lease_expires_at = now() - interval '1 second'");
+  BOOST_REQUIRE(queue.reap());
   auto b = queue.claim("node-b", 1, 60000, nullptr);
   BOOST_REQUIRE(b && b->size() == 1u);
   BOOST_CHECK_EQUAL((*b)[0].record.fence, 2);

@@ -155,6 +155,8 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(execution_released{"e"}, "stagee::execution_released");
   round_trip(drained{3, 4}, "stagee::drained");
   round_trip(release_request{"n", {lease_ref{"a", 9}}}, "stagee::release_request");
+  round_trip(reap_request{"n"}, "stagee::reap_request");
+  round_trip(reaped{{"a"}, {"n2"}}, "stagee::reaped");
   dlq_entry de{7, "e", "t", "a", "step_failed", "boom", 3, "2026-01-01T00:00:00.000Z", "", "",
                "[]"};
   round_trip(dlq_list_request{"t", "a", "c", true, 9, 20}, "stagee::dlq_list_request");
