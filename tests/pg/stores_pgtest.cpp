@@ -267,6 +267,28 @@ BOOST_AUTO_TEST_CASE(concurrent_claimers_take_each_queued_execution_exactly_once
   BOOST_CHECK_EQUAL(distinct.size(), static_cast<size_t>(total));
 }
 
+BOOST_AUTO_TEST_CASE(urgent_work_queued_behind_bulk_work_is_dispatched_first) {
+  auto with_priority = [](std::string json, int prio) {
+    return json.insert(1, "\"priority\":" + std::to_string(prio) + ",");
+  };
+  std::vector<admit_request> bulk, urgent;
+  for (int i = 0; i < 1000; ++i)
+    bulk.push_back(test::admission(with_priority(test::plan_json("b" + std::to_string(i)), 100), "acme"));
+  for (int i = 0; i < 100; ++i)
+    urgent.push_back(test::admission(with_priority(test::plan_json("u" + std::to_string(i)), 0), "acme"));
+  BOOST_REQUIRE(admission.admit(bulk));   // queued first
+  BOOST_REQUIRE(admission.admit(urgent)); // queued later
+  for (int i = 0; i < 100; ++i) { // the next 100 dispatches, one free slot at a time
+    auto got = queue.claim("node-a", 1, 60000, nullptr);
+    BOOST_REQUIRE(got && got->size() == 1u);
+  }
+  // All 100 dispatched were the urgent ones; every bulk row still waits.
+  BOOST_CHECK_EQUAL(db.scalar("SELECT count(*) FROM execution_queue WHERE lease_owner='node-a' AND priority=0"),
+                    "100");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT count(*) FROM execution_queue WHERE lease_owner IS NULL AND priority=100"),
+                    "1000");
+}
+
 BOOST_AUTO_TEST_CASE(an_expired_lease_makes_the_execution_claimable_again) {
   admit_one(test::admission(test::plan_json(), "acme"));
   auto first = queue.claim("node-a", 10, 60000, nullptr);
