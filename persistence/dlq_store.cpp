@@ -63,13 +63,11 @@ caf::expected<dlq_requeue_source> dlq_store::get(const std::string& tenant_id, i
   return std::move(*res);
 }
 
-caf::expected<dlq_entry> dlq_store::archive(const std::string& tenant_id, int64_t id) {
-  auto done = db_.transact("archive DLQ entry", [&](pqxx::work& txn) {
-    return txn.exec_prepared(stmt::dlq_archive, tenant_id, id).size();
-  });
-  if (!done)
-    return done.error();
-  if (*done == 0)
+caf::expected<dlq_entry> dlq_store::changed_entry(const std::string& tenant_id, int64_t id,
+                                                  const caf::expected<size_t>& rows) {
+  if (!rows)
+    return rows.error();
+  if (*rows == 0)
     return missing(id);
   auto e = get(tenant_id, id);
   if (!e)
@@ -77,19 +75,17 @@ caf::expected<dlq_entry> dlq_store::archive(const std::string& tenant_id, int64_
   return e->entry;
 }
 
+caf::expected<dlq_entry> dlq_store::archive(const std::string& tenant_id, int64_t id) {
+  return changed_entry(tenant_id, id, db_.transact("archive DLQ entry", [&](pqxx::work& txn) {
+    return txn.exec_prepared(stmt::dlq_archive, tenant_id, id).size();
+  }));
+}
+
 caf::expected<dlq_entry> dlq_store::mark_requeued(const std::string& tenant_id, int64_t id,
                                                   const std::string& execution_id) {
-  auto done = db_.transact("mark DLQ entry requeued", [&](pqxx::work& txn) {
+  return changed_entry(tenant_id, id, db_.transact("mark DLQ entry requeued", [&](pqxx::work& txn) {
     return txn.exec_prepared(stmt::dlq_mark_requeued, tenant_id, id, execution_id).size();
-  });
-  if (!done)
-    return done.error();
-  if (*done == 0)
-    return missing(id);
-  auto e = get(tenant_id, id);
-  if (!e)
-    return e.error();
-  return e->entry;
+  }));
 }
 
 caf::expected<dlq_summary> dlq_store::summary(const std::string& tenant_id) {

@@ -27,6 +27,10 @@ public:
   caf::expected<dlq_summary> summary(const std::string& tenant_id);
 
 private:
+  /// The entry after an update that touched `rows` rows (0: not_found).
+  caf::expected<dlq_entry> changed_entry(const std::string& tenant_id, int64_t id,
+                                         const caf::expected<size_t>& rows);
+
   db_session& db_;
 };
 
