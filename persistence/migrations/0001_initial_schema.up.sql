@@ -46,7 +46,7 @@ CREATE TABLE executions (
   action                  VARCHAR(100) NOT NULL,
   action_class            action_class NOT NULL,
   sla_class               sla_class NOT NULL,
-  environment             VARCHAR(128) NOT NULL,
+  environment             VARCHAR(100) NOT NULL,
   priority                INT NOT NULL DEFAULT 50,
   mode                    execution_mode NOT NULL,
   status                  execution_status NOT NULL DEFAULT 'pending',
@@ -149,13 +149,6 @@ CREATE TABLE execution_queue (
   attempts         INT NOT NULL DEFAULT 0
 );
 
--- Every execution inserts, updates and deletes its row here: vacuum it eagerly so
--- claims do not wade through dead tuples.
-ALTER TABLE execution_queue SET (autovacuum_vacuum_scale_factor = 0.0,
-                                 autovacuum_vacuum_threshold = 1000,
-                                 autovacuum_analyze_scale_factor = 0.0,
-                                 autovacuum_analyze_threshold = 1000);
-
 CREATE INDEX ix_queue_claim ON execution_queue (priority, enqueued_at) WHERE lease_owner IS NULL;
 CREATE INDEX ix_queue_lease_expiry ON execution_queue (lease_expires_at) WHERE lease_owner IS NOT NULL;
 
@@ -166,10 +159,8 @@ CREATE TABLE execution_dlq (
   failure_reason  TEXT NOT NULL,
   error_class     VARCHAR(100),
   attempts        INT NOT NULL,
-  history         JSONB NOT NULL DEFAULT '[]', -- step_finished event payloads, in order
   moved_at        timestamptz NOT NULL DEFAULT now(),
-  archived_at     timestamptz,
-  requeued_as     uuid REFERENCES executions (id) -- the execution a requeue created
+  archived_at     timestamptz
 );
 
 CREATE INDEX ix_dlq_tenant_moved ON execution_dlq (tenant_id, moved_at);
