@@ -1,15 +1,10 @@
 #include "actors/dlq_keeper.hpp"
 
+#include "actors/result.hpp"
+
 namespace stagee {
 
 namespace {
-
-template <class T>
-caf::result<T> to_result(caf::expected<T> x) {
-  if (!x)
-    return x.error();
-  return std::move(*x);
-}
 
 caf::expected<dlq_entry> entry_op(dlq_store& store, const dlq_entry_request& req) {
   switch (req.op) {

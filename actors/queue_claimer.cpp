@@ -1,5 +1,6 @@
 #include "actors/queue_claimer.hpp"
 
+#include "actors/result.hpp"
 #include "config/logging.hpp"
 
 namespace stagee {
@@ -25,12 +26,7 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
         return r.error();
       return renewed{std::move(*r)};
     },
-    [=](const reap_request&) -> caf::result<reaped> {
-      auto r = self->state.store->reap();
-      if (!r)
-        return r.error();
-      return std::move(*r);
-    },
+    [=](const reap_request&) { return to_result(self->state.store->reap()); },
     [=](const release_request& req) -> caf::result<renewed> {
       auto r = self->state.store->release(req.node, req.leases);
       if (!r)

@@ -38,29 +38,6 @@ struct client_system {
   }
 };
 
-caf::expected<gateway_actor> connect(caf::actor_system& sys, const std::string& hostport) {
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == hostport.size())
-    return make_stagee_error(stagee_errc::invalid_request, "gateway",
-                             "--gateway must be HOST:PORT, got '" + hostport + "'");
-  uint16_t port = 0;
-  try {
-    auto p = std::stoul(hostport.substr(colon + 1));
-    if (p == 0 || p > 65535)
-      throw std::out_of_range("port");
-    port = static_cast<uint16_t>(p);
-  } catch (const std::exception&) {
-    return make_stagee_error(stagee_errc::invalid_request, "gateway",
-                             "--gateway port must be 1..65535, got '" + hostport + "'");
-  }
-  auto gw = sys.middleman().remote_actor<gateway_actor>(hostport.substr(0, colon), port);
-  if (!gw)
-    return caf::make_error(caf::sec::cannot_connect_to_node,
-                           "cannot reach gateway at " + hostport + ": " + sys.render(gw.error())
-                             + " (is `stagee node` running there?)");
-  return *gw;
-}
-
 int unreachable(const caf::error& err) {
   auto d = describe(err);
   auto code = d.code == "error" || d.code == "system_error" ? "unavailable" : d.code;
@@ -71,7 +48,7 @@ int unreachable(const caf::error& err) {
 template <class Reply, class Request>
 int round_trip(const client_options& c, Request req) {
   client_system cs;
-  auto gw = connect(*cs.sys, c.gateway);
+  auto gw = connect_gateway(*cs.sys, c.gateway);
   if (!gw)
     return unreachable(gw.error());
   caf::scoped_actor self{*cs.sys};
@@ -97,6 +74,29 @@ caf::expected<std::string> read_plan(const std::string& path) {
 }
 
 } // namespace
+
+caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport) {
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == hostport.size())
+    return make_stagee_error(stagee_errc::invalid_request, "gateway",
+                             "--gateway must be HOST:PORT, got '" + hostport + "'");
+  uint16_t port = 0;
+  try {
+    auto p = std::stoul(hostport.substr(colon + 1));
+    if (p == 0 || p > 65535)
+      throw std::out_of_range("port");
+    port = static_cast<uint16_t>(p);
+  } catch (const std::exception&) {
+    return make_stagee_error(stagee_errc::invalid_request, "gateway",
+                             "--gateway port must be 1..65535, got '" + hostport + "'");
+  }
+  auto gw = sys.middleman().remote_actor<gateway_actor>(hostport.substr(0, colon), port);
+  if (!gw)
+    return caf::make_error(caf::sec::cannot_connect_to_node,
+                           "cannot reach gateway at " + hostport + ": " + sys.render(gw.error())
+                             + " (is `stagee node` running there?)");
+  return *gw;
+}
 
 int run_submit(const client_options& c, const submit_options& s) {
   submit_request req;
@@ -142,7 +142,7 @@ int run_wait(const client_options& c, const std::string& execution_id, bool foll
     return round_trip<status_reply>(rt, wait_request{"", execution_id, c.timeout_ms});
   }
   client_system cs;
-  auto gw = connect(*cs.sys, c.gateway);
+  auto gw = connect_gateway(*cs.sys, c.gateway);
   if (!gw)
     return unreachable(gw.error());
   caf::scoped_actor self{*cs.sys};

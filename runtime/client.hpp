@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <string>
 
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
 #include "messages/gateway.hpp"
 
 namespace stagee {
@@ -22,6 +25,10 @@ struct submit_options {
   std::string idempotency_key;
   std::string plan_file;         // "-" reads stdin
 };
+
+/// Connects to a gateway at HOST:PORT (blocking; call it from main, not an actor).
+/// Errors name the problem: bad address, or the node cannot be reached.
+caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport);
 
 int run_submit(const client_options& c, const submit_options& s);
 int run_status(const client_options& c, const std::string& execution_id);

@@ -35,6 +35,7 @@
 #include "messages/errors.hpp"
 #include "messages/gateway.hpp"
 #include "messages/type_ids.hpp"
+#include "runtime/client.hpp"
 
 namespace {
 
@@ -281,21 +282,6 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(sorted.size(), std::max<size_t>(rank, 1)) - 1];
 }
 
-caf::expected<gateway_actor> connect(caf::actor_system& sys, const std::string& hostport) {
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == hostport.size())
-    return caf::make_error(caf::sec::invalid_argument, "--gateway must be HOST:PORT");
-  unsigned long port = 0;
-  try {
-    port = std::stoul(hostport.substr(colon + 1));
-  } catch (const std::exception&) {
-  }
-  if (port == 0 || port > 65535)
-    return caf::make_error(caf::sec::invalid_argument, "--gateway port must be 1..65535");
-  return sys.middleman().remote_actor<gateway_actor>(hostport.substr(0, colon),
-                                                     static_cast<uint16_t>(port));
-}
-
 /// CPU time (user + system) this process used so far.
 double cpu_seconds() {
   rusage ru{};
@@ -343,7 +329,7 @@ int main(int argc, char** argv) {
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{cfg};
-  auto gw = connect(sys, o.gateway);
+  auto gw = connect_gateway(sys, o.gateway);
   if (!gw) {
     std::cout << json{{"event", "bench_error"},
                       {"error", "cannot reach gateway at " + o.gateway + ": "

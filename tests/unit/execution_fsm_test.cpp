@@ -316,12 +316,17 @@ transition fail_run(execution_snapshot& s, int32_t code = 1) {
   return *r.ok;
 }
 
-BOOST_AUTO_TEST_CASE(a_failing_idempotent_run_is_retried_up_to_max_attempts) {
+/// A started execution whose first step is idempotent, with 3 attempts per run.
+execution_snapshot started_with_retries() {
   auto p = two_step_plan();
   p.steps[0].idempotent = true;
   auto s = initial_snapshot("e1", p);
   s.max_attempts = 3;
-  s = apply(s, make(trigger_kind::start)).ok->next;
+  return apply(s, make(trigger_kind::start)).ok->next;
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_idempotent_run_is_retried_up_to_max_attempts) {
+  auto s = started_with_retries();
   for (int failure = 1; failure <= 2; ++failure) {
     auto tr = fail_run(s);
     BOOST_CHECK(tr.retry_scheduled);
@@ -359,11 +364,7 @@ BOOST_AUTO_TEST_CASE(retry_without_a_failed_run_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(a_new_owner_runs_a_run_waiting_for_its_retry_at_once) {
-  auto p = two_step_plan();
-  p.steps[0].idempotent = true;
-  auto s = initial_snapshot("e1", p);
-  s.max_attempts = 3;
-  s = apply(s, make(trigger_kind::start)).ok->next;
+  auto s = started_with_retries();
   fail_run(s);
   auto r = apply(s, make(trigger_kind::resume));
   BOOST_REQUIRE(r.ok);

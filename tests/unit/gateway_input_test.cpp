@@ -88,4 +88,11 @@ BOOST_AUTO_TEST_CASE(bad_caller_fields_are_refused_before_parsing) {
   BOOST_CHECK_EQUAL(e.field, "execution_id");
 }
 
+BOOST_AUTO_TEST_CASE(a_draining_gateway_refuses_submits_with_shutting_down) {
+  self->send(gw, drain_atom::value);
+  auto e = describe(error_of<submit_reply>(submit(R"({"name":"x"})")));
+  BOOST_CHECK_EQUAL(e.code, "shutting_down");
+  BOOST_CHECK(e.message.find("submit to another node") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
