@@ -1,5 +1,6 @@
 #include "runtime/client.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -44,19 +45,45 @@ int unreachable(const caf::error& err) {
   return fail(error_json(code, d.message, d.field), exit_unreachable);
 }
 
+/// A quick, idempotent request whose reply has not come within this time is sent
+/// again over a new connection (see round_trip).
+constexpr int64_t quick_resend_ms = 10000;
+
 /// Sends one request and prints its reply (or error) as JSON.
+///
+/// resend_after_ms > 0 marks the request idempotent and quick (a background
+/// submit, a read): if no reply came within that time, the request is sent again
+/// over a new connection, until timeout_ms is spent. Under load CAF 0.17's network
+/// layer has been seen to drop a reply (the request was handled; the connection
+/// stayed up and idle), and a client must not hang for the whole deadline on it.
 template <class Reply, class Request>
-int round_trip(const client_options& c, Request req) {
-  client_system cs;
-  auto gw = connect_gateway(*cs.sys, c.gateway);
-  if (!gw)
-    return unreachable(gw.error());
-  caf::scoped_actor self{*cs.sys};
-  int rc = 0;
-  self->request(*gw, std::chrono::milliseconds{c.timeout_ms}, std::move(req))
-    .receive([&](Reply& rep) { std::cout << to_json(rep).dump() << std::endl; },
-             [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
-  return rc;
+int round_trip(const client_options& c, Request req, int64_t resend_after_ms = 0) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{c.timeout_ms};
+  for (int attempt = 1;; ++attempt) {
+    client_system cs;
+    auto gw = connect_gateway(*cs.sys, c.gateway);
+    if (!gw)
+      return unreachable(gw.error());
+    caf::scoped_actor self{*cs.sys};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto wait = resend_after_ms > 0 ? std::min(left, std::chrono::milliseconds{resend_after_ms})
+                                    : left;
+    int rc = 0;
+    bool resend = false;
+    self->request(*gw, std::max(wait, std::chrono::milliseconds{1}), req)
+      .receive([&](Reply& rep) { std::cout << to_json(rep).dump() << std::endl; },
+               [&](caf::error& err) {
+                 resend = err == caf::sec::request_timeout && wait < left;
+                 if (!resend)
+                   rc = fail(error_json(err), exit_rejected);
+               });
+    if (!resend)
+      return rc;
+    std::cerr << "stagee: no reply from " << c.gateway << " within " << wait.count()
+              << " ms; sending the request again (attempt " << attempt + 1
+              << ", it is idempotent)" << std::endl;
+  }
 }
 
 caf::expected<std::string> read_plan(const std::string& path) {
@@ -111,11 +138,14 @@ int run_submit(const client_options& c, const submit_options& s) {
   if (!plan)
     return fail(error_json(plan.error()), exit_unreachable);
   req.plan_json = std::move(*plan);
-  return round_trip<submit_reply>(c, std::move(req));
+  // A background submit is answered once admitted; resending it is deduplicated by
+  // its idempotency key (given or derived). Immediate ones reply at the end of the run.
+  auto quick = req.mode == requested_mode::background ? quick_resend_ms : 0;
+  return round_trip<submit_reply>(c, std::move(req), quick);
 }
 
 int run_dlq_list(const client_options& c, const dlq_list_request& req) {
-  return round_trip<dlq_page>(c, req);
+  return round_trip<dlq_page>(c, req, quick_resend_ms);
 }
 
 int run_dlq_entry(const client_options& c, const dlq_entry_request& req) {
@@ -123,7 +153,7 @@ int run_dlq_entry(const client_options& c, const dlq_entry_request& req) {
 }
 
 int run_dlq_summary(const client_options& c, const dlq_summary_request& req) {
-  return round_trip<dlq_summary>(c, req);
+  return round_trip<dlq_summary>(c, req, quick_resend_ms);
 }
 
 int run_dlq_requeue(const client_options& c, const dlq_requeue_request& req) {
@@ -131,7 +161,7 @@ int run_dlq_requeue(const client_options& c, const dlq_requeue_request& req) {
 }
 
 int run_status(const client_options& c, const std::string& execution_id) {
-  return round_trip<status_reply>(c, status_request{"", execution_id});
+  return round_trip<status_reply>(c, status_request{"", execution_id}, quick_resend_ms);
 }
 
 int run_wait(const client_options& c, const std::string& execution_id, bool follow) {

@@ -13,11 +13,31 @@ SERVER_URL=$("$STAGEE_BIN" db url --data-dir "$STAGEE_TEST_PG_DIR")
 DB_NAME="stagee_e2e_$$"
 DB_URL="${SERVER_URL%/*}/$DB_NAME"
 
+alive() { # alive PID: running (a zombie awaiting `wait` is not)
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $state != Z* ]]
+}
+
 cleanup() {
+  local rc=$? stuck=0
   for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${NODE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # A node must stop within its drain grace after SIGTERM; one that does not is a
+  # bug: show where it was, kill it, fail the test (instead of a ctest timeout).
+  for pid in "${NODE_PIDS[@]}"; do
+    for _ in $(seq 1 400); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
+      echo "FAIL: node pid $pid did not stop within 40 s of SIGTERM; its log ends:" >&2
+      tail -5 "$WORK/$(cat /proc/"$pid"/cmdline | tr '\0' '\n' | grep -A1 -x -- --node-name | tail -1).log" >&2 || true
+      kill -9 "$pid" 2>/dev/null || true
+      stuck=1
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
   psql -q "${SERVER_URL%/*}/postgres" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
+  [ "$stuck" -eq 0 ] || exit 1
+  exit "$rc"
 }
 trap cleanup EXIT
 
