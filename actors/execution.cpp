@@ -22,6 +22,17 @@ spdlog::logger& lg() {
 
 void journal(self_ptr self);
 
+/// A `fail` trigger from this node.
+trigger failure(self_ptr self, std::string error_class, std::string message) {
+  trigger t;
+  t.kind = trigger_kind::fail;
+  t.by = self->state.settings.node;
+  t.now_us = now_us();
+  t.error_class = std::move(error_class);
+  t.message = std::move(message);
+  return t;
+}
+
 void finish(self_ptr self) {
   auto& st = self->state;
   st.log.status = to_string(st.snapshot.status);
@@ -45,14 +56,9 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
     if (t.kind != trigger_kind::fail && !is_terminal(st.snapshot.status)) {
       // A bug in the shell, not in the plan: fail the execution visibly rather
       // than leave it running until its lease expires.
-      trigger f;
-      f.kind = trigger_kind::fail;
-      f.by = st.settings.node;
-      f.now_us = now_us();
-      f.error_class = "illegal_transition";
-      f.message = to_string(t.kind) + " refused in status " + to_string(st.snapshot.status)
-                  + ": " + r.error->reason;
-      fire(self, f);
+      fire(self, failure(self, "illegal_transition",
+                         to_string(t.kind) + " refused in status "
+                           + to_string(st.snapshot.status) + ": " + r.error->reason));
       return;
     }
     finish(self);
@@ -75,6 +81,7 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
 
 void on_step_result(self_ptr self, step_result res) {
   auto& st = self->state;
+  st.run_stop.reset();
   auto& run = st.snapshot.runs[static_cast<size_t>(res.run_index)];
   logging::write(lg(), res.status == step_status::succeeded ? spdlog::level::info
                                                             : spdlog::level::warn,
@@ -83,6 +90,13 @@ void on_step_result(self_ptr self, step_result res) {
                   {"outcome", to_string(res.status)},
                   {"exit_code", res.exit_code ? nlohmann::json(*res.exit_code) : nlohmann::json()},
                   {"step_duration_ms", res.duration_ms}});
+  if (st.stop) { // stopped on purpose: the run's output goes with the failure
+    if (!res.output.error.empty())
+      res.output.error += ": ";
+    res.output.error += st.stop->message;
+    fire(self, *st.stop, {std::move(res.output)});
+    return;
+  }
   trigger t;
   t.kind = trigger_kind::run_finished;
   t.by = st.settings.node;
@@ -110,7 +124,8 @@ void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_
                    : st.record.step_timeout_ms > 0 ? st.record.step_timeout_ms
                                                    : st.settings.default_step_timeout_ms;
   req.output_cap_bytes = st.settings.output_cap_bytes;
-  auto runner = self->spawn<caf::detached>(shell_runner, st.settings.shell);
+  st.run_stop = std::make_shared<std::atomic<bool>>(false);
+  auto runner = self->spawn<caf::detached>(shell_runner, st.settings.shell, st.run_stop);
   auto deadline = std::chrono::milliseconds{req.timeout_ms + st.settings.shell.kill_grace_ms
                                             + 5000};
   self->request(runner, deadline, std::move(req))
@@ -203,6 +218,12 @@ void committed(self_ptr self) {
     finish(self);
     return;
   }
+  if (st.stop) { // a run marked running here never started: it fails with the rest
+    st.run_after_commit.reset();
+    st.retry_after_commit = false;
+    fire(self, *st.stop);
+    return;
+  }
   if (auto idx = st.run_after_commit) {
     // Marked running in the committed snapshot: run it even when draining, so the
     // next owner never finds a run it cannot tell was started or not.
@@ -218,6 +239,51 @@ void committed(self_ptr self) {
     hand_back(self);
 }
 
+/// stop_execution: stop what runs now, or fail at once when nothing does.
+void on_stop(self_ptr self, const stop_execution& req) {
+  auto& st = self->state;
+  if (st.stop || is_terminal(st.snapshot.status))
+    return;
+  auto t = failure(self, req.error_class, req.message);
+  st.stop = t;
+  logging::write(lg(), spdlog::level::warn, "stopping execution", st.log,
+                 {{"error_class", req.error_class}, {"reason", req.message}});
+  if (st.run_stop) {
+    st.run_stop->store(true); // on_step_result fires the stop
+    return;
+  }
+  if (st.in_flight)
+    return; // committed() fires the stop
+  st.retry_pending = false; // a pending backoff timer finds nothing to do
+  fire(self, t);
+}
+
+/// The database refused a write for a reason other than being away (a constraint,
+/// a value it cannot store): retrying the same write would fail forever. Fail the
+/// execution visibly from its last committed snapshot instead; if even that write
+/// is refused, stop without it (the lease expires and the execution is resumed
+/// elsewhere from the same committed snapshot).
+void journal_rejected(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  auto reason = self->system().render(err);
+  if (st.in_flight->snapshot.error_class == "journal_rejected") {
+    logging::write(lg(), spdlog::level::critical,
+                   "database refused even the failure of the execution; stopping its actor, "
+                   "the lease will expire",
+                   st.log, {{"error", reason}});
+    self->send(st.supervisor, execution_done{st.record.execution_id, execution_status::failed});
+    self->quit();
+    return;
+  }
+  logging::write(lg(), spdlog::level::err, "database refused a journal write; failing execution",
+                 st.log, {{"error", reason}});
+  st.in_flight.reset();
+  st.run_after_commit.reset();
+  st.retry_after_commit = false;
+  fire(self, failure(self, "journal_rejected",
+                     "the database refused to record a transition: " + reason.substr(0, 1000)));
+}
+
 void journal_failed(self_ptr self, const caf::error& err) {
   auto& st = self->state;
   if (err == stagee_errc::owner_lost) {
@@ -225,6 +291,10 @@ void journal_failed(self_ptr self, const caf::error& err) {
                    "execution journaled by another owner; stopping here", st.log);
     self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
     self->quit();
+    return;
+  }
+  if (!(err == stagee_errc::db_unavailable)) {
+    journal_rejected(self, err);
     return;
   }
   auto backoff = std::min<int64_t>(st.settings.journal_retry_ms << std::min(st.journal_failures, 5),
@@ -277,6 +347,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
         hand_back(self);
       }
     },
+    [=](const stop_execution& req) { on_stop(self, req); },
     [=](retry_atom) { on_retry_timer(self); },
     [=](caf::tick_atom) {
       if (self->state.in_flight && self->state.journal_failures > 0)

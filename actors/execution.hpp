@@ -9,6 +9,11 @@
 /// is committed before the next run starts (snapshot before and after each step,
 /// R-FSM-4). A journal write that fails because the database is away is retried
 /// with backoff; one refused by the seq guard (owner_lost) stops the actor at once.
+///
+/// stop_execution (from the supervisor) ends it early: the running shell run's
+/// process group is stopped through its stop flag, no further run starts, and the
+/// execution fails with the given error class once the stopped run's result (or the
+/// write in flight) is committed.
 #pragma once
 
 #include <optional>
@@ -46,6 +51,8 @@ struct execution_state {
   bool draining = false; // finish the running run, then hand the execution back
   bool retry_after_commit = false; // the committed transition scheduled a retry
   bool retry_pending = false;      // backoff timer armed
+  std::optional<trigger> stop;     // stop_execution received: fire this, run nothing more
+  stop_flag run_stop;              // the running shell run's stop flag (null: none runs)
   std::mt19937 rng{std::random_device{}()};
   logging::log_context log;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

@@ -118,7 +118,7 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
   rec.request_id = req.request_id.empty() ? new_uuid(st.rng) : req.request_id;
   if (rec.mode == execution_mode::immediate) {
     ar.node = st.settings.node;
-    ar.lease_ms = st.settings.lease_ms;
+    ar.lease = st.settings.lease;
     rec.fence = 1; // admit_insert_queue pre-claims the row with fence 1
   }
   return ar;
@@ -168,6 +168,7 @@ submit_promise submit(self_ptr self, submit_request& req) {
           rp.deliver(rep);
         } else if (r.mode == execution_mode::immediate) {
           log_submit(ar, rep, "execution admitted");
+          ar.record.lease_ms = r.lease_ms;
           run_immediate(self, std::move(ar), rep, rp);
         } else {
           log_submit(ar, rep, "execution admitted");

@@ -24,7 +24,7 @@ struct gateway_settings {
   std::string node;
   plan_limits limits;
   std::map<std::string, timeout_policy> policies; // by id
-  int64_t lease_ms = 60000;              // lease of pre-claimed immediate executions
+  lease_sizing lease;                    // of pre-claimed immediate executions
   int64_t max_wait_ms = 3600 * 1000;     // cap on a wait request's timeout
   int64_t immediate_margin_ms = 30000;   // beyond the execution timeout
   waiter_settings waiter;

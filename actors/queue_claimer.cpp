@@ -12,7 +12,7 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
   return {
     [=](const claim_request& req) -> caf::result<claimed_batch> {
       std::vector<caf::error> broken;
-      auto r = self->state.store->claim(req.node, req.max_count, req.lease_ms, &broken);
+      auto r = self->state.store->claim(req.node, req.max_count, req.lease, &broken);
       for (auto& err : broken)
         logging::write(*logging::get("queue"), spdlog::level::err,
                        "claimed execution cannot be decoded", {{"error", to_string(err)}});
@@ -21,12 +21,15 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
       return claimed_batch{std::move(*r)};
     },
     [=](const renew_request& req) -> caf::result<renewed> {
-      auto r = self->state.store->renew(req.node, req.leases, req.lease_ms);
+      auto r = self->state.store->renew(req.node, req.leases);
       if (!r)
         return r.error();
       return renewed{std::move(*r)};
     },
     [=](const reap_request&) { return to_result(self->state.store->reap()); },
+    [=](stats_atom, int32_t min_samples) {
+      return to_result(self->state.store->refresh_step_stats(min_samples));
+    },
     [=](const release_request& req) -> caf::result<renewed> {
       auto r = self->state.store->release(req.node, req.leases);
       if (!r)

@@ -26,17 +26,38 @@ void reap(self_ptr self) {
       });
 }
 
+void refresh_stats(self_ptr self) {
+  auto& st = self->state;
+  self->request(st.queue, std::chrono::seconds(60), stats_atom::value, st.settings.stats_min_samples)
+    .then(
+      [=](int32_t actions) {
+        logging::write(*logging::get("queue"), spdlog::level::debug,
+                       "step duration statistics refreshed", {{"actions", actions}});
+      },
+      [=](caf::error& err) {
+        logging::write(*logging::get("queue"), spdlog::level::warn,
+                       "step duration statistics refresh failed; leases keep the last figures",
+                       {{"error", self->system().render(err)}});
+      });
+}
+
 } // namespace
 
 reaper_actor::behavior_type reaper(self_ptr self, reaper_settings settings, queue_actor queue) {
   self->state.settings = std::move(settings);
   self->state.queue = std::move(queue);
   self->send(self, caf::tick_atom::value);
+  self->send(self, stats_tick_atom::value);
   return {
     [=](caf::tick_atom) {
       reap(self);
       self->delayed_send(self, std::chrono::milliseconds{self->state.settings.interval_ms},
                          caf::tick_atom::value);
+    },
+    [=](stats_tick_atom) {
+      refresh_stats(self);
+      self->delayed_send(self, std::chrono::milliseconds{self->state.settings.stats_interval_ms},
+                         stats_tick_atom::value);
     },
   };
 }

@@ -1,13 +1,15 @@
 #include "actors/shell_runner.hpp"
 
 #include "actors/subprocess.hpp"
+#include "actors/utf8.hpp"
 #include "config/logging.hpp"
 
 namespace stagee {
 
 namespace {
 
-step_result run(const run_step& req, const shell_runner_settings& settings) {
+step_result run(const run_step& req, const shell_runner_settings& settings,
+               const stop_flag& stop) {
   process_spec spec;
   spec.argv = req.argv;
   spec.env = {{"STAGEE_EXECUTION_ID", req.execution_id},
@@ -20,18 +22,23 @@ step_result run(const run_step& req, const shell_runner_settings& settings) {
   spec.timeout = std::chrono::milliseconds{req.timeout_ms};
   spec.kill_grace = std::chrono::milliseconds{settings.kill_grace_ms};
   spec.output_cap = static_cast<size_t>(req.output_cap_bytes);
+  spec.stop = stop;
   auto res = run_process(spec);
   step_result out;
   out.run_index = req.run_index;
   out.duration_ms = res.duration_ms;
   out.output.run_index = req.run_index;
-  out.output.stdout_text = std::move(res.stdout_text);
-  out.output.stderr_text = std::move(res.stderr_text);
+  // Steps may print anything; the journal stores text (valid UTF-8, no NUL).
+  out.output.stdout_text = storable_text(res.stdout_text);
+  out.output.stderr_text = storable_text(res.stderr_text);
   out.output.truncated = res.stdout_truncated || res.stderr_truncated;
   out.output.error = res.error;
   if (res.timed_out) {
     out.status = step_status::timed_out;
     out.output.error = "timed out after " + std::to_string(req.timeout_ms) + " ms";
+  } else if (res.stopped) {
+    out.status = step_status::failed;
+    out.output.error = "stopped";
   } else if (res.started && res.term_signal == 0 && res.exit_code == 0) {
     out.status = step_status::succeeded;
   } else {
@@ -61,10 +68,10 @@ std::vector<std::string> expand_argv(const std::vector<std::string>& argv,
 }
 
 step_runner_actor::behavior_type shell_runner(step_runner_actor::pointer self,
-                                              shell_runner_settings settings) {
+                                              shell_runner_settings settings, stop_flag stop) {
   return {
     [=](const run_step& req) {
-      auto result = run(req, settings);
+      auto result = run(req, settings, stop);
       self->quit();
       return result;
     },

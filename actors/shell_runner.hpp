@@ -8,6 +8,9 @@
 /// STAGEE_FENCE (the owner's fencing token: a target can refuse stale owners).
 #pragma once
 
+#include <atomic>
+#include <memory>
+
 #include "messages/worker.hpp"
 
 namespace stagee {
@@ -16,8 +19,14 @@ struct shell_runner_settings {
   int64_t kill_grace_ms = 1000; // SIGTERM -> SIGKILL after a timeout
 };
 
+/// Set by the owner to end a running child early (process group: SIGTERM, then
+/// SIGKILL after the grace); the run then ends `failed` with output.error
+/// "stopped".
+using stop_flag = std::shared_ptr<std::atomic<bool>>;
+
+/// @param stop may be null (the run ends only by itself or by its timeout)
 step_runner_actor::behavior_type shell_runner(step_runner_actor::pointer self,
-                                              shell_runner_settings settings);
+                                              shell_runner_settings settings, stop_flag stop);
 
 /// Replaces every "{{target}}" in each argument (plain text substitution).
 std::vector<std::string> expand_argv(const std::vector<std::string>& argv,

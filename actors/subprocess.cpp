@@ -242,20 +242,23 @@ bool supervise(const process_spec& spec, pid_t pid, steady::time_point t0,
                stream (&streams)[2], process_result& res) {
   constexpr auto never = steady::time_point::max();
   const auto deadline = spec.timeout.count() > 0 ? t0 + spec.timeout : never;
-  auto kill_at = never;     // set on timeout: SIGKILL after the grace
+  auto kill_at = never;     // set on timeout or stop: SIGKILL after the grace
   auto drain_until = never; // set on exit: give up on the pipes after this
   bool exited = false;
+  bool terminating = false; // SIGTERM sent (timeout or stop)
   bool kill_sent = false;
+  auto stop_requested = [&] { return spec.stop && spec.stop->load(std::memory_order_relaxed); };
   unique_fd pidfd{open_pidfd(pid)};
   std::vector<char> buf(64 * 1024);
   for (;;) {
     auto now = steady::now();
     if (exited && !streams[0].fd && !streams[1].fd)
-      return res.timed_out; // also catches descendants that ignored SIGTERM
+      return terminating; // also catches descendants that ignored SIGTERM
     if (exited && now >= drain_until)
       return true; // descendants still hold a pipe: stop waiting for them
-    if (!exited && now >= deadline && !res.timed_out) {
-      res.timed_out = true;
+    if (!exited && !terminating && (now >= deadline || stop_requested())) {
+      terminating = true;
+      (now >= deadline ? res.timed_out : res.stopped) = true;
       ::kill(-pid, SIGTERM);
       ::kill(-pid, SIGCONT); // a stopped process would never see the SIGTERM
       kill_at = now + std::max(spec.kill_grace, milliseconds{0});
@@ -264,11 +267,16 @@ bool supervise(const process_spec& spec, pid_t pid, steady::time_point t0,
       ::kill(-pid, SIGKILL);
       kill_sent = true;
     }
-    auto wake = exited ? drain_until : !res.timed_out ? deadline : kill_sent ? never : kill_at;
+    auto wake = exited ? drain_until : !terminating ? deadline : kill_sent ? never : kill_at;
     int wait_ms = wake == never ? -1 : ms_until(wake, now);
+    auto tick = [&](milliseconds t) { // wake at least this often
+      wait_ms = wait_ms < 0 ? static_cast<int>(t.count())
+                            : std::min<int>(wait_ms, static_cast<int>(t.count()));
+    };
     if (!exited && !pidfd) // no pidfd: poll the child's state every tick
-      wait_ms = wait_ms < 0 ? fallback_tick.count()
-                            : std::min<int>(wait_ms, fallback_tick.count());
+      tick(fallback_tick);
+    if (!exited && !terminating && spec.stop)
+      tick(std::max(spec.stop_check, milliseconds{1}));
     pollfd fds[3];
     nfds_t n = 0;
     for (auto& s : streams)

@@ -4,8 +4,9 @@
 /// - argv goes to posix_spawnp as is, never through a shell: hostile target names
 ///   reach the child as literal arguments.
 /// - The child gets stdin from /dev/null, a minimal environment, default signal
-///   dispositions, an empty signal mask and its own process group; on timeout the
-///   whole group gets SIGTERM, then SIGKILL after `kill_grace`.
+///   dispositions, an empty signal mask and its own process group; on timeout (or
+///   when the caller sets `stop`) the whole group gets SIGTERM, then SIGKILL after
+///   `kill_grace`.
 /// - stdout and stderr are read concurrently (poll), each capped at `output_cap`;
 ///   the rest is read and discarded so the child never blocks on a full pipe.
 /// - Once the child exits, pipes still held open by its descendants are drained
@@ -17,8 +18,10 @@
 /// exit status (reported as an error with exit_code -1).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -45,6 +48,11 @@ struct process_spec {
   size_t output_cap = 64 * 1024;
   /// Working directory of the child; empty = inherit the parent's.
   std::string working_dir;
+  /// Set to true from any thread to end the child early: the group gets SIGTERM,
+  /// then SIGKILL after `kill_grace`, as on a timeout (seen within stop_check).
+  std::shared_ptr<const std::atomic<bool>> stop;
+  /// How often `stop` is looked at while the child runs.
+  std::chrono::milliseconds stop_check{50};
 };
 
 /// How the child ended and what it printed.
@@ -60,6 +68,8 @@ struct process_result {
   int term_signal = 0;
   /// True when `timeout` expired and the group was killed.
   bool timed_out = false;
+  /// True when `stop` was set and the group was killed (before any timeout).
+  bool stopped = false;
   /// Captured output, at most `output_cap` bytes each.
   std::string stdout_text, stderr_text;
   /// True when the stream produced more than `output_cap` bytes.

@@ -17,16 +17,32 @@ spdlog::logger& lg() {
   return *l;
 }
 
-using restart_log = std::vector<std::chrono::steady_clock::time_point>;
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using restart_log = std::vector<steady::time_point>;
 
+/// Spawns and monitors an execution actor. `lease` carries what the supervisor
+/// knows of the execution's lease (set at claim / admission, kept over restarts).
 void spawn_child(self_ptr self, execution_record rec, trigger first, bool immediate,
-                 restart_log restarts = {}) {
+                 supervised_child lease, restart_log restarts = {}) {
   auto& st = self->state;
   auto id = rec.execution_id;
   auto child = self->spawn<caf::monitored>(execution, rec, std::move(first), st.settings.exec, st.bus,
                                            caf::actor_cast<worker_supervisor_actor>(self));
   st.by_address[child.address()] = id;
-  st.children[id] = supervised_child{child, std::move(rec), std::move(restarts), immediate};
+  lease.handle = child;
+  lease.record = std::move(rec);
+  lease.restarts = std::move(restarts);
+  lease.immediate = immediate;
+  lease.stopping = false;
+  st.children[id] = std::move(lease);
+}
+
+/// A fresh lease, granted no later than `granted`.
+supervised_child new_lease(steady::time_point granted) {
+  supervised_child c;
+  c.lease_from = granted;
+  return c;
 }
 
 /// Turns a stored execution (plan as canonical JSON) into a runnable record.
@@ -59,7 +75,7 @@ trigger first_trigger(const supervisor_settings& s, const execution_record& rec)
   return t;
 }
 
-void adopt(self_ptr self, std::vector<stored_execution>& batch) {
+void adopt(self_ptr self, std::vector<stored_execution>& batch, steady::time_point sent) {
   for (auto& s : batch) {
     auto& children = self->state.children;
     if (auto old = children.find(s.record.execution_id); old != children.end()) {
@@ -81,8 +97,8 @@ void adopt(self_ptr self, std::vector<stored_execution>& batch) {
                    {{"exec_id", rec->execution_id}, {"tenant_id", rec->tenant_id},
                     {"status", to_string(rec->snapshot.status)},
                     {"queue_wait_ms", rec->queue_wait_ms}, {"fence", rec->fence},
-                    {"worker_id", self->state.settings.node}});
-    spawn_child(self, *rec, first_trigger(self->state.settings, *rec), false);
+                    {"lease_ms", rec->lease_ms}, {"worker_id", self->state.settings.node}});
+    spawn_child(self, *rec, first_trigger(self->state.settings, *rec), false, new_lease(sent));
   }
 }
 
@@ -98,12 +114,13 @@ void claim(self_ptr self) {
     return;
   }
   st.claiming = true;
-  claim_request req{st.settings.node, free, st.settings.lease_ms};
+  claim_request req{st.settings.node, free, st.settings.lease};
+  auto sent = steady::now(); // the database granted the leases after this
   self->request(st.queue, std::chrono::seconds(30), req)
     .then(
       [=](claimed_batch& batch) {
         self->state.claiming = false;
-        adopt(self, batch.executions);
+        adopt(self, batch.executions, sent);
         auto full = static_cast<int32_t>(batch.executions.size()) >= free;
         if (full || std::exchange(self->state.claim_again, false))
           claim(self);
@@ -142,24 +159,69 @@ void drop_lost(self_ptr self, const std::vector<lease_ref>& asked,
   }
 }
 
+/// Ends an execution whose lease may not be renewed again, before the lease
+/// expires: it must not outlive its lease on a live node (another node would then
+/// resume it while its step still runs here).
+void exhaust(self_ptr self, const std::string& id, supervised_child& c, int32_t cap) {
+  auto sla = to_string(c.record.frozen_plan.sla);
+  logging::write(lg(), spdlog::level::warn, "lease renewal cap reached; stopping execution",
+                 {{"exec_id", id}, {"renewals", c.renewals}, {"cap", cap}, {"sla_class", sla},
+                  {"lease_ms", c.record.lease_ms}, {"worker_id", self->state.settings.node}});
+  c.stopping = true;
+  self->send(c.handle,
+             stop_execution{"lease_renewals_exhausted",
+                            "lease renewed " + std::to_string(c.renewals) + " times, the cap of the "
+                              + sla + " SLA; the execution ran longer than its SLA allows"});
+}
+
+/// Renews, in one request, every lease past a third of its length whose renewal
+/// cap is not reached; ends the executions whose cap is reached and whose lease
+/// is about to expire.
 void renew(self_ptr self) {
   auto& st = self->state;
-  auto now = std::chrono::steady_clock::now();
-  if (now - st.last_renew < std::chrono::milliseconds{st.settings.lease_ms / 3})
+  if (st.renewing)
     return;
-  st.last_renew = now;
-  renew_request req{st.settings.node, {}, st.settings.lease_ms};
-  for (auto& [id, child] : st.children)
-    req.leases.push_back(lease_ref{id, child.record.fence});
+  auto now = steady::now();
+  renew_request req{st.settings.node, {}};
+  for (auto& [id, c] : st.children) {
+    auto lease = milliseconds{c.record.lease_ms};
+    if (lease.count() <= 0 || c.stopping || now < c.lease_from + lease / 3)
+      continue;
+    auto cap = st.settings.renewal_caps.at(c.record.frozen_plan.sla);
+    if (c.renewals < cap)
+      req.leases.push_back(lease_ref{id, c.record.fence, c.record.lease_ms});
+    else if (now >= c.lease_from + lease - std::min(lease / 3, milliseconds{5000}))
+      exhaust(self, id, c, cap);
+  }
   if (req.leases.empty())
     return;
+  st.renewing = true;
   auto asked = req.leases;
   self->request(st.queue, std::chrono::seconds(30), std::move(req))
-    .then([=](renewed& r) { drop_lost(self, asked, r.renewed_ids); },
-          [=](caf::error& err) {
-            logging::write(lg(), spdlog::level::warn, "lease renewal failed",
-                           {{"error", self->system().render(err)}});
-          });
+    .then(
+      [=](renewed& r) {
+        self->state.renewing = false;
+        for (auto& id : r.renewed_ids)
+          if (auto i = self->state.children.find(id); i != self->state.children.end()) {
+            i->second.renewals += 1;
+            i->second.lease_from = now; // the database renewed after this
+          }
+        drop_lost(self, asked, r.renewed_ids);
+      },
+      [=](caf::error& err) {
+        self->state.renewing = false;
+        logging::write(lg(), spdlog::level::warn, "lease renewal failed",
+                       {{"error", self->system().render(err)}});
+      });
+}
+
+/// Tick period: the claim interval, shorter when a lease needs closer watching.
+milliseconds tick_period(const supervisor_state& st) {
+  auto period = milliseconds{st.settings.claim_interval_ms};
+  for (auto& [id, c] : st.children)
+    if (c.record.lease_ms > 0)
+      period = std::min(period, std::max(milliseconds{50}, milliseconds{c.record.lease_ms / 6}));
+  return period;
 }
 
 void drain_step(self_ptr self);
@@ -263,6 +325,7 @@ void restart(self_ptr self, const std::string& id, const caf::error& reason) {
       restarts.push_back(t);
   restarts.push_back(now);
   auto immediate = child.immediate;
+  auto lease = child; // lease length, renewals and lease_from carry over
   logging::write(lg(), spdlog::level::err, "execution actor crashed",
                  {{"exec_id", id}, {"reason", self->system().render(reason)},
                   {"restarts_in_window", restarts.size()}});
@@ -283,7 +346,8 @@ void restart(self_ptr self, const std::string& id, const caf::error& reason) {
                           + " times within "
                           + std::to_string(self->state.settings.restart_period_ms) + " ms";
         }
-        spawn_child(self, std::move(*rec), first, immediate, restarts);
+        rec->lease_ms = lease.record.lease_ms; // same claim, same lease
+        spawn_child(self, std::move(*rec), first, immediate, lease, restarts);
       },
       [=](caf::error& err) {
         logging::write(lg(), spdlog::level::err, "cannot reload crashed execution",
@@ -340,7 +404,8 @@ worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor b
       self->state.waiting[id] = rp;
       trigger start;
       start.kind = trigger_kind::start;
-      spawn_child(self, std::move(req.record), start, true);
+      // Admission pre-claimed the lease just before this message was sent.
+      spawn_child(self, std::move(req.record), start, true, new_lease(steady::now()));
       return rp;
     },
     [=](const execution_done& d) { done(self, d); },
@@ -350,8 +415,7 @@ worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor b
     [=](caf::tick_atom) {
       claim(self);
       renew(self);
-      self->delayed_send(self, std::chrono::milliseconds{self->state.settings.claim_interval_ms},
-                         caf::tick_atom::value);
+      self->delayed_send(self, tick_period(self->state), caf::tick_atom::value);
     },
   };
 }

@@ -3,7 +3,10 @@
 /// - runs immediate executions at once (run_request) and answers when they end;
 /// - claims background executions from the shared queue while it has free capacity
 ///   (on a timer and whenever the gateway signals new work with poll);
-/// - renews the leases of everything it runs;
+/// - renews the lease of everything it runs at a third of its length, at most
+///   renewal_caps[sla] times per claim; a lease that may not be renewed again ends
+///   its execution (lease_renewals_exhausted) shortly before it expires, so the
+///   execution never outlives its lease while the node is alive;
 /// - monitors its children: one that crashes is restarted from its last committed
 ///   snapshot (loaded from PostgreSQL), at most restart_intensity times within
 ///   restart_period_ms, then the execution fails (restart_limit_exceeded);
@@ -26,8 +29,11 @@ namespace stagee {
 struct supervisor_settings {
   std::string node;
   int32_t capacity = 64;                  // background executions run at once
-  int64_t lease_ms = 60000;               // queue lease of a claimed execution
+  lease_sizing lease;                     // how claimed leases are sized
   int64_t claim_interval_ms = 500;        // queue poll period when idle
+  std::map<sla_class, int32_t> renewal_caps{{sla_class::fast, 1},          // R-Q-2
+                                            {sla_class::medium, 3},
+                                            {sla_class::long_running, 10}};
   int32_t restart_intensity = 5;          // restarts of one execution ...
   int64_t restart_period_ms = 10000;      // ... within this window, then it fails
   int64_t queue_deadline_ms = 0;          // > 0: overrides every SLA's queue deadline
@@ -39,9 +45,12 @@ struct supervisor_settings {
 
 struct supervised_child {
   execution_actor handle;
-  execution_record record; // as last (re)started
+  execution_record record; // as last (re)started; record.lease_ms is the lease length
   std::vector<std::chrono::steady_clock::time_point> restarts; // within the window
   bool immediate = false;
+  int32_t renewals = 0; // of this claim's lease
+  std::chrono::steady_clock::time_point lease_from; // local time the lease was last set
+  bool stopping = false; // renewals exhausted: stop_execution sent
 };
 
 struct supervisor_state {
@@ -59,7 +68,7 @@ struct supervisor_state {
   drained drain_result;
   std::vector<lease_ref> released; // handed back by draining children
   bool claim_again = false;
-  std::chrono::steady_clock::time_point last_renew = std::chrono::steady_clock::now();
+  bool renewing = false; // a renew request is in flight
   int32_t background_running() const;
 };
 

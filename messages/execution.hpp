@@ -179,13 +179,14 @@ struct execution_record {
   std::string request_id;      // correlation id of the submit (logs, step processes)
   int64_t fence = 0;           // fencing token of this owner's queue lease
   int64_t queue_wait_ms = -1;  // enqueue -> this claim (claims only; -1 otherwise)
+  int64_t lease_ms = 0;        // length of this owner's queue lease (0: unknown)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, execution_record& x) {
   return f(caf::meta::type_name("execution_record"), x.execution_id, x.tenant_id,
            x.actor_id, x.plan_hash, x.idempotency_key, x.mode, x.step_timeout_ms,
-           x.frozen_plan, x.snapshot, x.request_id, x.fence, x.queue_wait_ms);
+           x.frozen_plan, x.snapshot, x.request_id, x.fence, x.queue_wait_ms, x.lease_ms);
 }
 
 /// An execution as loaded from PostgreSQL: the record without its parsed plan

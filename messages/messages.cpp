@@ -197,6 +197,7 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<run_request>(cfg, "stagee::run_request");
   add<execution_done>(cfg, "stagee::execution_done");
   add<execution_released>(cfg, "stagee::execution_released");
+  add<stop_execution>(cfg, "stagee::stop_execution");
   add<drained>(cfg, "stagee::drained");
   add<release_request>(cfg, "stagee::release_request");
   add<reap_request>(cfg, "stagee::reap_request");

@@ -16,6 +16,19 @@
 
 namespace stagee {
 
+/// How a node sizes the queue leases it takes: stagee_lease_ms (migration 0003)
+/// computes max(longest step timeout of the plan + buffer_ms, 2 x p95 step duration
+/// of the action) unless fixed_ms > 0 sets every lease (test configurations).
+struct lease_sizing {
+  int64_t fixed_ms = 0;
+  int64_t buffer_ms = 30000;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_sizing& x) {
+  return f(caf::meta::type_name("lease_sizing"), x.fixed_ms, x.buffer_ms);
+}
+
 /// Insert a new execution unless (tenant_id, idempotency_key) exists within the
 /// dedup window; the unique index ux_exec_tenant_idem is the arbiter.
 struct admit_request {
@@ -25,13 +38,13 @@ struct admit_request {
   int64_t execution_timeout_ms = 0;
   std::string timeout_policy_id;
   std::string node;              // background: empty (anyone claims); immediate: this node
-  int64_t lease_ms = 0;          // lease of a pre-claimed (immediate) queue row
+  lease_sizing lease;            // sizes the lease of a pre-claimed (immediate) queue row
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admit_request& x) {
   return f(caf::meta::type_name("admit_request"), x.record, x.canonical_json, x.events,
-           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease_ms);
+           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease);
 }
 
 struct admit_reply {
@@ -40,12 +53,13 @@ struct admit_reply {
   std::string plan_hash;
   execution_mode mode = execution_mode::immediate;
   bool duplicate = false;
+  int64_t lease_ms = 0; // length of the pre-claimed lease (new immediate executions)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admit_reply& x) {
   return f(caf::meta::type_name("admit_reply"), x.execution_id, x.status, x.plan_hash,
-           x.mode, x.duplicate);
+           x.mode, x.duplicate, x.lease_ms);
 }
 
 using admission_actor = caf::typed_actor<
@@ -69,16 +83,16 @@ using reader_actor = caf::typed_actor<
   caf::replies_to<load_request>::with<stored_execution>>;
 
 /// Claim up to max_count runnable executions for node (FOR UPDATE SKIP LOCKED),
-/// leasing them for lease_ms; also re-claims rows whose lease expired.
+/// each leased for the length lease_sizing gives it (record.lease_ms).
 struct claim_request {
   std::string node;
   int32_t max_count = 0;
-  int64_t lease_ms = 0;
+  lease_sizing lease;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
-  return f(caf::meta::type_name("claim_request"), x.node, x.max_count, x.lease_ms);
+  return f(caf::meta::type_name("claim_request"), x.node, x.max_count, x.lease);
 }
 
 struct claimed_batch {
@@ -94,11 +108,12 @@ typename Inspector::result_type inspect(Inspector& f, claimed_batch& x) {
 struct lease_ref {
   std::string execution_id;
   int64_t fence = 0;
+  int64_t lease_ms = 0; // length; a renewal extends the lease this far from now
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease_ref& x) {
-  return f(caf::meta::type_name("lease_ref"), x.execution_id, x.fence);
+  return f(caf::meta::type_name("lease_ref"), x.execution_id, x.fence, x.lease_ms);
 }
 
 /// Extend the leases this node holds; a lease renews only while (node, fence) still
@@ -106,12 +121,11 @@ typename Inspector::result_type inspect(Inspector& f, lease_ref& x) {
 struct renew_request {
   std::string node;
   std::vector<lease_ref> leases;
-  int64_t lease_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, renew_request& x) {
-  return f(caf::meta::type_name("renew_request"), x.node, x.leases, x.lease_ms);
+  return f(caf::meta::type_name("renew_request"), x.node, x.leases);
 }
 
 struct renewed {
@@ -162,11 +176,17 @@ typename Inspector::result_type inspect(Inspector& f, reaped& x) {
   return f(caf::meta::type_name("reaped"), x.execution_ids, x.previous_owners);
 }
 
+/// Refresh the p95 step durations that size leases (step_duration_stats); the
+/// argument is the minimum number of samples per action; replies with the number
+/// of actions refreshed.
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
 using queue_actor = caf::typed_actor<
   caf::replies_to<claim_request>::with<claimed_batch>,
   caf::replies_to<renew_request>::with<renewed>,
   // Replies with the ids released (still held with the given fence).
   caf::replies_to<release_request>::with<renewed>,
-  caf::replies_to<reap_request>::with<reaped>>;
+  caf::replies_to<reap_request>::with<reaped>,
+  caf::replies_to<stats_atom, int32_t>::with<int32_t>>;
 
 } // namespace stagee

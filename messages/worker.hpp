@@ -52,6 +52,19 @@ typename Inspector::result_type inspect(Inspector& f, execution_released& x) {
   return f(caf::meta::type_name("execution_released"), x.execution_id);
 }
 
+/// Sent by the supervisor to an execution that must end now (its lease may not be
+/// renewed any more): the running step's process group is stopped, no further run
+/// starts, and the execution fails with error_class.
+struct stop_execution {
+  std::string error_class;
+  std::string message;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stop_execution& x) {
+  return f(caf::meta::type_name("stop_execution"), x.error_class, x.message);
+}
+
 /// Outcome of a drain: executions that ended, and ones handed back to the queue.
 struct drained {
   int32_t finished = 0;
@@ -83,6 +96,8 @@ using execution_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom>::with<execution_snapshot>,
   // Node draining: finish the running step run, then stop before the next one.
   caf::reacts_to<drain_atom>,
+  // End now: stop the running step, fail the execution (see stop_execution).
+  caf::reacts_to<stop_execution>,
   // Internal timer: retry a journal write that failed (database unavailable).
   caf::reacts_to<caf::tick_atom>,
   // Internal timer: the backoff of a failed run is over; run it again.

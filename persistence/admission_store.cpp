@@ -57,7 +57,8 @@ void add_children(const admit_request& r, json& steps, json& events, json& queue
   json q{{"execution_id", rec.execution_id},
          {"tenant_id", rec.tenant_id},
          {"priority", rec.frozen_plan.priority},
-         {"lease_ms", r.lease_ms}};
+         {"fixed_lease_ms", r.lease.fixed_ms},
+         {"lease_buffer_ms", r.lease.buffer_ms}};
   q["lease_owner"] = r.node.empty() ? json(nullptr) : json(r.node);
   queue.push_back(std::move(q));
 }
@@ -96,12 +97,14 @@ admission_store::admit(const std::vector<admit_request>& batch) {
     }
     json steps = json::array(), events = json::array(), queue = json::array();
     std::vector<caf::expected<admit_reply>> out;
+    std::map<std::string, size_t> new_ones; // execution id -> index in out
     for (auto& r : batch) {
       auto& rec = r.record;
       if (inserted.count(rec.execution_id) > 0) {
         add_children(r, steps, events, queue);
+        new_ones[rec.execution_id] = out.size();
         out.emplace_back(admit_reply{rec.execution_id, rec.snapshot.status, rec.plan_hash,
-                                     rec.mode, false});
+                                     rec.mode, false, 0});
         continue;
       }
       auto i = existing.find({rec.tenant_id, rec.idempotency_key});
@@ -122,7 +125,9 @@ admission_store::admit(const std::vector<admit_request>& batch) {
     if (!steps.empty()) {
       txn.exec_prepared(stmt::admit_insert_steps, steps.dump());
       txn.exec_prepared(stmt::journal_insert_events, events.dump());
-      txn.exec_prepared(stmt::admit_insert_queue, queue.dump());
+      for (auto row : txn.exec_prepared(stmt::admit_insert_queue, queue.dump()))
+        if (!row[1].is_null())
+          out[new_ones.at(row[0].as<std::string>())]->lease_ms = row[1].as<int64_t>();
     }
     return out;
   });

@@ -15,10 +15,14 @@ caf::error map_db_error(const std::exception& e, const std::string& what) {
                                + "); retry later");
   if (auto sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     auto state = sql->sqlstate();
-    // Class 08 (connection exception), 57P (operator intervention: shutdown).
-    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0)
+    // Transient, worth retrying: class 08 (connection exception), 40 (transaction
+    // rollback: serialization failure, deadlock), 53 (insufficient resources: disk
+    // full, too many connections), 57P (operator intervention: shutdown). Anything
+    // else would fail again the same way.
+    if (state.rfind("08", 0) == 0 || state.rfind("40", 0) == 0 || state.rfind("53", 0) == 0
+        || state.rfind("57P", 0) == 0)
       return make_stagee_error(stagee_errc::db_unavailable, "",
-                               what + ": database unavailable (" + state + "); retry later");
+                               what + ": database unavailable or busy (" + state + "); retry later");
     return make_stagee_error(stagee_errc::internal, "",
                              what + ": SQL error " + state + ": " + e.what());
   }

@@ -12,10 +12,11 @@ queue_store::queue_store(db_session& db) : db_(db) {
 }
 
 caf::expected<std::vector<stored_execution>>
-queue_store::claim(const std::string& node, int32_t max_count, int64_t lease_ms,
+queue_store::claim(const std::string& node, int32_t max_count, const lease_sizing& lease,
                    std::vector<caf::error>* broken) {
   auto rows = db_.transact("claim queued executions", [&](pqxx::work& txn) {
-    return txn.exec_prepared(stmt::queue_claim, node, max_count, lease_ms);
+    return txn.exec_prepared(stmt::queue_claim, node, max_count, lease.fixed_ms,
+                             lease.buffer_ms);
   });
   if (!rows)
     return rows.error();
@@ -35,7 +36,8 @@ namespace {
 std::string lease_rows(const std::vector<lease_ref>& leases) {
   auto rows = nlohmann::json::array();
   for (auto& l : leases)
-    rows.push_back({{"execution_id", l.execution_id}, {"fence", l.fence}});
+    rows.push_back({{"execution_id", l.execution_id}, {"fence", l.fence},
+                    {"lease_ms", l.lease_ms}});
   return rows.dump();
 }
 
@@ -49,10 +51,16 @@ std::vector<std::string> first_column(const pqxx::result& rows) {
 } // namespace
 
 caf::expected<std::vector<std::string>>
-queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases,
-                   int64_t lease_ms) {
+queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases) {
   return db_.transact("renew leases", [&](pqxx::work& txn) {
-    return first_column(txn.exec_prepared(stmt::queue_renew, node, lease_rows(leases), lease_ms));
+    return first_column(txn.exec_prepared(stmt::queue_renew, node, lease_rows(leases)));
+  });
+}
+
+caf::expected<int32_t> queue_store::refresh_step_stats(int32_t min_samples) {
+  return db_.transact("refresh step duration statistics", [&](pqxx::work& txn) {
+    return static_cast<int32_t>(
+      txn.exec_prepared(stmt::queue_refresh_step_stats, min_samples).size());
   });
 }
 

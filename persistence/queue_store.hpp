@@ -1,5 +1,6 @@
-/// Queue pick-up: claim runnable executions with FOR UPDATE SKIP LOCKED and keep
-/// their leases alive (R-Q-1; full queue semantics arrive with the queue issue).
+/// The shared queue (R-Q-1..5): claim runnable executions with FOR UPDATE SKIP
+/// LOCKED, keep their leases alive, hand them back, reap expired ones, and keep the
+/// step-duration statistics that size leases.
 #pragma once
 
 #include <string>
@@ -16,17 +17,23 @@ class queue_store {
 public:
   explicit queue_store(db_session& db);
 
-  /// Claims up to max_count rows (free ones and ones whose lease expired) for node.
-  /// Rows whose snapshot cannot be decoded are returned as errors in `broken`.
+  /// Claims up to max_count free rows for node, each leased for the length `lease`
+  /// gives it (record.lease_ms). Rows whose snapshot cannot be decoded are returned
+  /// as errors in `broken`.
   caf::expected<std::vector<stored_execution>> claim(const std::string& node,
-                                                     int32_t max_count, int64_t lease_ms,
+                                                     int32_t max_count,
+                                                     const lease_sizing& lease,
                                                      std::vector<caf::error>* broken);
 
-  /// Extends node's leases that still carry the given fences; returns the ids it
-  /// renewed. A requested lease missing from the result is lost.
+  /// Extends node's leases that still carry the given fences, each by its
+  /// lease_ms; returns the ids it renewed. A requested lease missing from the
+  /// result is lost.
   caf::expected<std::vector<std::string>> renew(const std::string& node,
-                                                const std::vector<lease_ref>& leases,
-                                                int64_t lease_ms);
+                                                const std::vector<lease_ref>& leases);
+
+  /// Recomputes step_duration_stats (p95 per action over the last day, actions with
+  /// at least min_samples finished runs); returns how many actions it wrote.
+  caf::expected<int32_t> refresh_step_stats(int32_t min_samples);
 
   /// Frees every expired lease (database clock); returns them with their old owners.
   caf::expected<reaped> reap();

@@ -32,6 +32,7 @@ caf::expected<stored_execution> stored_execution_from_row(const pqxx::row& row) 
   rec.request_id = row["request_id"].as<std::string>();
   rec.fence = row["fence"].as<int64_t>();
   rec.queue_wait_ms = row["queue_wait_ms"].as<int64_t>();
+  rec.lease_ms = row["lease_ms"].as<int64_t>();
   out.plan_json = row["plan_json"].as<std::string>();
   if (row["state_snapshot"].is_null())
     return make_stagee_error(stagee_errc::internal, "state_snapshot",

@@ -26,12 +26,13 @@ constexpr const char* queue_claim = "queue_claim";
 constexpr const char* queue_renew = "queue_renew";
 constexpr const char* queue_release = "queue_release";
 constexpr const char* queue_reap = "queue_reap";
+constexpr const char* queue_refresh_step_stats = "queue_refresh_step_stats";
 constexpr const char* read_execution = "read_execution";
 constexpr const char* read_steps = "read_steps";
 constexpr const char* read_timeout_policies = "read_timeout_policies";
 
 /// Every statement above, for the prepare-all test.
-constexpr std::array<const char*, 23> all{
+constexpr std::array<const char*, 24> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -52,6 +53,7 @@ constexpr std::array<const char*, 23> all{
   queue_renew,
   queue_release,
   queue_reap,
+  queue_refresh_step_stats,
   read_execution,
   read_steps,
   read_timeout_policies,

@@ -1,4 +1,5 @@
 /// `stagee`: one binary, several subcommands (see `stagee help`).
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -64,8 +65,22 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--node-name", node.node_name, "node name (default: host-pid)");
   node_cmd->add_option("--capacity", node.capacity, "background executions run at once")
     ->capture_default_str()->check(CLI::Range(1, 100000));
-  node_cmd->add_option("--lease-ms", node.lease_ms, "queue lease of claimed executions")
+  node_cmd->add_option("--lease-ms", node.lease_ms,
+                       "fixed queue lease for every execution, for tests (0: derived, "
+                       "max(longest step timeout + buffer, 2 x p95 step duration))")
+    ->capture_default_str()
+    ->check([](const std::string& v) {
+      char* end = nullptr;
+      auto ms = std::strtoll(v.c_str(), &end, 10);
+      auto ok = !v.empty() && *end == '\0' && (ms == 0 || (ms >= 300 && ms <= 3600000));
+      return ok ? std::string{} : std::string{"--lease-ms must be 0 (derived) or 300..3600000"};
+    });
+  node_cmd->add_option("--lease-buffer-ms", node.lease_buffer_ms,
+                       "derived lease: added to the longest step timeout of the plan")
     ->capture_default_str()->check(CLI::Range(int64_t{1000}, int64_t{3600000}));
+  node_cmd->add_option("--stats-interval-ms", node.stats_interval_ms,
+                       "how often the p95 step durations that size leases are refreshed")
+    ->capture_default_str()->check(CLI::Range(int64_t{100}, int64_t{86400000}));
   node_cmd->add_option("--claim-interval-ms", node.claim_interval_ms, "queue poll period")
     ->capture_default_str()->check(CLI::Range(int64_t{10}, int64_t{60000}));
   node_cmd->add_option("--scheduler-threads", node.scheduler_threads,

@@ -97,13 +97,17 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.admission = sys.spawn<caf::detached>(admission, url, admission_settings{});
   t.queue = sys.spawn<caf::detached>(queue_claimer, url);
   t.dlq = sys.spawn<caf::detached>(dlq_keeper, url);
-  t.reaper = sys.spawn(reaper, reaper_settings{o.node_name, o.reaper_interval_ms}, t.queue);
+  reaper_settings rs;
+  rs.node = o.node_name;
+  rs.interval_ms = o.reaper_interval_ms;
+  rs.stats_interval_ms = o.stats_interval_ms;
+  t.reaper = sys.spawn(reaper, rs, t.queue);
   for (int i = 0; i < std::max(1, o.readers); ++i)
     t.readers.push_back(sys.spawn<caf::detached>(reader, url));
   supervisor_settings ss;
   ss.node = o.node_name;
   ss.capacity = o.capacity;
-  ss.lease_ms = o.lease_ms;
+  ss.lease = lease_sizing{o.lease_ms, o.lease_buffer_ms};
   ss.claim_interval_ms = o.claim_interval_ms;
   ss.exec.node = o.node_name;
   ss.exec.retry_base_ms = o.retry_base_ms;
@@ -112,7 +116,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   gateway_settings gs;
   gs.node = o.node_name;
   gs.policies = std::move(policies);
-  gs.lease_ms = o.lease_ms;
+  gs.lease = ss.lease;
   t.gateway = sys.spawn(gateway, gs, t.admission, t.readers, t.bus, t.supervisor, t.dlq);
   return t;
 }

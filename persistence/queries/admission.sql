@@ -50,13 +50,22 @@ SELECT x.execution_id, x.run_index, x.step_index, x.name, x.target
 
 -- name: admit_insert_queue
 -- Background rows are free (lease_owner NULL); immediate ones are pre-claimed by the
--- receiving node so that a crash leaves them to lease expiry like any other.
+-- receiving node so that a crash leaves them to lease expiry like any other; their
+-- lease is sized like a claim's (stagee_lease_ms with the node's fixed lease and
+-- buffer) and returned so the node renews it on time.
+WITH sized AS (
+  SELECT x.*, CASE WHEN x.lease_owner IS NULL THEN NULL
+                   ELSE stagee_lease_ms(x.execution_id, x.fixed_lease_ms, x.lease_buffer_ms) END
+                AS lease_ms
+    FROM jsonb_to_recordset($1::jsonb) AS x(
+           execution_id uuid, tenant_id text, priority int, lease_owner text,
+           fixed_lease_ms bigint, lease_buffer_ms bigint)
+)
 INSERT INTO execution_queue (execution_id, tenant_id, priority, lease_owner,
                              lease_expires_at, fence, attempts)
-SELECT x.execution_id, x.tenant_id, x.priority, x.lease_owner,
-       CASE WHEN x.lease_owner IS NULL THEN NULL
-            ELSE now() + make_interval(secs => x.lease_ms / 1000.0) END,
-       CASE WHEN x.lease_owner IS NULL THEN 0 ELSE 1 END,
-       CASE WHEN x.lease_owner IS NULL THEN 0 ELSE 1 END
-  FROM jsonb_to_recordset($1::jsonb) AS x(
-         execution_id uuid, tenant_id text, priority int, lease_owner text, lease_ms bigint);
+SELECT execution_id, tenant_id, priority, lease_owner,
+       now() + make_interval(secs => lease_ms / 1000.0),
+       CASE WHEN lease_owner IS NULL THEN 0 ELSE 1 END,
+       CASE WHEN lease_owner IS NULL THEN 0 ELSE 1 END
+  FROM sized
+RETURNING execution_id::text, (extract(epoch FROM lease_expires_at - now()) * 1000)::bigint;

@@ -16,6 +16,9 @@ UPDATE executions e
        error_message = nullif(x.error_message, ''),
        worker_id = x.worker_id,
        timed_out = e.timed_out OR x.timed_out,
+       lease_renewals = greatest(e.lease_renewals,
+                                 coalesce((SELECT q.lease_renewals FROM execution_queue q
+                                            WHERE q.execution_id = e.id), 0)),
        started_at = CASE WHEN x.status = 'running' AND e.started_at IS NULL
                          THEN greatest(clock_timestamp(), e.created_at)
                          ELSE e.started_at END,

@@ -11,6 +11,7 @@ SELECT id, tenant_id, actor_id, status, plan_hash, mode, timed_out,
        coalesce((SELECT fence FROM execution_queue q WHERE q.execution_id = executions.id),
                 0) AS fence,
        -1::bigint AS queue_wait_ms,
+       0::bigint AS lease_ms, -- a restart keeps the lease length its holder knows
        coalesce((SELECT step_timeout_ms FROM timeout_policies p
                   WHERE p.id = executions.timeout_policy_id), 0) AS step_timeout_ms
   FROM executions

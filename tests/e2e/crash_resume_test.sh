@@ -12,7 +12,7 @@ GW_A="127.0.0.1:$NODE_PORT"
 
 plan() { # plan NAME IDEMPOTENT
   cat <<JSON
-{"name": "$1", "action": "patch", "action_class": "modify", "sla_class": "medium",
+{"name": "$1", "action": "patch", "action_class": "modify", "sla_class": "long",
  "environment": "test", "targets": ["h1"],
  "steps": [
    {"name": "quick", "executor": "shell", "command": ["sh", "-c", "echo $1 quick \$STAGEE_ATTEMPT >> $LEDGER"], "timeout_ms": 5000},

@@ -12,7 +12,7 @@ PID_A=${NODE_PIDS[0]}
 
 for i in 1 2 3; do
   cat >"$WORK/p$i.json" <<JSON
-{"name": "fenced $i", "action": "patch", "action_class": "modify", "sla_class": "medium",
+{"name": "fenced $i", "action": "patch", "action_class": "modify", "sla_class": "long",
  "environment": "test", "targets": ["h$i"],
  "steps": [
    {"name": "long", "executor": "shell", "idempotent": true, "command": ["sh", "-c", "echo p$i long \$STAGEE_FENCE >> $LEDGER; sleep 2.5"], "timeout_ms": 10000},

@@ -79,6 +79,18 @@ check "failing step row" "failed|7|oops" "$(sql "SELECT status, exit_code, trim(
 check "later step skipped" skipped "$(sql "SELECT status FROM execution_steps WHERE execution_id='$FID' AND run_index=1")"
 check "error_class" step_failed "$("$STAGEE_BIN" status --gateway "$GW" "$FID" | jq -r .error_class)"
 
+# --- any bytes a step prints (NUL, invalid UTF-8, a sequence cut by the output cap)
+# are stored: malformed bytes become U+FFFD, the rest is kept
+cat >"$WORK/binary.json" <<'JSON'
+{"name": "e2e binary output", "action": "check", "action_class": "read", "sla_class": "fast",
+ "environment": "test", "targets": ["h1"],
+ "steps": [{"name": "bytes", "executor": "shell", "command": ["printf", "a\\000b\\377c\\303\\251"]}]}
+JSON
+out=$(submit --tenant acme --principal alice --mode immediate "$WORK/binary.json")
+check "binary output: execution succeeded" succeeded "$(jq -r .status <<<"$out")"
+check "binary output: stored as valid text" "a�b�cé" \
+  "$(sql "SELECT stdout FROM execution_steps WHERE execution_id='$(jq -r .execution_id <<<"$out")'")"
+
 # --- malformed input: precise errors, nothing written
 before=$(sql "SELECT count(*) FROM executions")
 reject() { # reject NAME CODE FIELD FILE

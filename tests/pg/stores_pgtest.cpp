@@ -23,6 +23,7 @@ struct stores {
   journal_store journal{*session};
   queue_store queue{*session};
   read_store reads{*session};
+  const lease_sizing fixed{60000, 0}; // every lease 60 s, whatever the plan
 
   admit_reply admit_one(const admit_request& r) {
     auto res = admission.admit({r});
@@ -250,7 +251,7 @@ BOOST_AUTO_TEST_CASE(concurrent_claimers_take_each_queued_execution_exactly_once
       auto session = db.session();
       queue_store q{*session};
       for (;;) {
-        auto got = q.claim("node-" + std::to_string(w), 25, 60000, nullptr);
+        auto got = q.claim("node-" + std::to_string(w), 25, fixed, nullptr);
         if (!got || got->empty())
           return;
         for (auto& e : *got)
@@ -279,7 +280,7 @@ BOOST_AUTO_TEST_CASE(urgent_work_queued_behind_bulk_work_is_dispatched_first) {
   BOOST_REQUIRE(admission.admit(bulk));   // queued first
   BOOST_REQUIRE(admission.admit(urgent)); // queued later
   for (int i = 0; i < 100; ++i) { // the next 100 dispatches, one free slot at a time
-    auto got = queue.claim("node-a", 1, 60000, nullptr);
+    auto got = queue.claim("node-a", 1, fixed, nullptr);
     BOOST_REQUIRE(got && got->size() == 1u);
   }
   // All 100 dispatched were the urgent ones; every bulk row still waits.
@@ -291,31 +292,95 @@ BOOST_AUTO_TEST_CASE(urgent_work_queued_behind_bulk_work_is_dispatched_first) {
 
 BOOST_AUTO_TEST_CASE(an_expired_lease_makes_the_execution_claimable_again) {
   admit_one(test::admission(test::plan_json(), "acme"));
-  auto first = queue.claim("node-a", 10, 60000, nullptr);
+  auto first = queue.claim("node-a", 10, fixed, nullptr);
   BOOST_REQUIRE(first && first->size() == 1u);
-  BOOST_CHECK(queue.claim("node-b", 10, 60000, nullptr)->empty());
+  BOOST_CHECK(queue.claim("node-b", 10, fixed, nullptr)->empty());
   BOOST_CHECK(queue.reap()->execution_ids.empty()); // not expired yet: nothing to reap
   db.scalar("UPDATE execution_queue SET lease_expires_at = now() - interval '1 second'");
-  BOOST_CHECK(queue.claim("node-b", 10, 60000, nullptr)->empty()); // expired, not reaped
+  BOOST_CHECK(queue.claim("node-b", 10, fixed, nullptr)->empty()); // expired, not reaped
   auto reaped = queue.reap();
   BOOST_REQUIRE(reaped && reaped->execution_ids.size() == 1u);
   BOOST_CHECK_EQUAL(reaped->previous_owners[0], "node-a");
-  auto second = queue.claim("node-b", 10, 60000, nullptr);
+  auto second = queue.claim("node-b", 10, fixed, nullptr);
   BOOST_REQUIRE(second && second->size() == 1u);
   BOOST_CHECK_EQUAL(db.scalar("SELECT lease_owner || ':' || fence FROM execution_queue"), "node-b:2");
   // Only the owner renews.
   auto id = (*second)[0].record.execution_id;
   BOOST_CHECK_EQUAL((*second)[0].record.fence, 2);
   // Only the owner with the current fence renews.
-  BOOST_CHECK(queue.renew("node-a", {lease_ref{id, 1}}, 60000)->empty());
-  BOOST_CHECK(queue.renew("node-b", {lease_ref{id, 1}}, 60000)->empty());
-  BOOST_CHECK_EQUAL(queue.renew("node-b", {lease_ref{id, 2}}, 60000)->size(), 1u);
+  BOOST_CHECK(queue.renew("node-a", {lease_ref{id, 1, 60000}})->empty());
+  BOOST_CHECK(queue.renew("node-b", {lease_ref{id, 1, 60000}})->empty());
+  BOOST_CHECK_EQUAL(queue.renew("node-b", {lease_ref{id, 2, 60000}})->size(), 1u);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT lease_renewals FROM execution_queue"), "1");
+  // The next journal write of the owner copies the count into the execution.
+  auto snap = (*second)[0].record.snapshot;
+  BOOST_REQUIRE(journal_trigger(*this, snap, started_by("node-b"), {}, "node-b", 2));
   BOOST_CHECK_EQUAL(db.scalar("SELECT lease_renewals FROM executions"), "1");
+}
+
+BOOST_AUTO_TEST_CASE(lease_length_is_the_longest_step_timeout_plus_buffer_or_twice_the_p95) {
+  const lease_sizing derived{0, 30000};
+  auto claim_one = [&] {
+    auto got = queue.claim("node-a", 1, derived, nullptr);
+    BOOST_REQUIRE(got && got->size() == 1u);
+    return (*got)[0].record;
+  };
+  // fast_read policy: steps without timeout_ms run under its 5 s step timeout.
+  admit_one(test::admission(test::plan_json("a"), "acme"));
+  auto a = claim_one();
+  BOOST_CHECK_EQUAL(a.lease_ms, 5000 + 30000);
+  // The database clock sets the expiry from the same length.
+  BOOST_CHECK_EQUAL(db.scalar("SELECT round(extract(epoch FROM lease_expires_at - now()))::int "
+                              "FROM execution_queue WHERE execution_id = '" + a.execution_id + "'"),
+                    "35");
+  // A step's own timeout_ms counts when it is the longest.
+  auto own = test::plan_json("b");
+  own.insert(own.find("\"command\":[\"true\"]}]"), "\"timeout_ms\":9000,");
+  admit_one(test::admission(own, "acme"));
+  BOOST_CHECK_EQUAL(claim_one().lease_ms, 9000 + 30000);
+  // Twice the p95 step duration of the action wins when it is longer.
+  db.scalar("INSERT INTO step_duration_stats (action, p95_ms, samples) VALUES ('check', 40000, 50)");
+  admit_one(test::admission(test::plan_json("c"), "acme"));
+  BOOST_CHECK_EQUAL(claim_one().lease_ms, 80000);
+  // A fixed lease (test configurations) overrides the formula.
+  admit_one(test::admission(test::plan_json("d"), "acme"));
+  auto got = queue.claim("node-a", 1, lease_sizing{1234, 30000}, nullptr);
+  BOOST_REQUIRE(got && got->size() == 1u);
+  BOOST_CHECK_EQUAL((*got)[0].record.lease_ms, 1234);
+  // An immediate admission pre-claims with the same formula and says how long.
+  auto imm = test::admission(test::plan_json("e"), "acme", "alice", execution_mode::immediate);
+  imm.lease = derived;
+  BOOST_CHECK_EQUAL(admit_one(imm).lease_ms, 80000);
+  // Renewals extend each lease by its own length.
+  BOOST_REQUIRE(queue.renew("node-a", {lease_ref{a.execution_id, a.fence, 2000}})->size() == 1u);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT round(extract(epoch FROM lease_expires_at - now()))::int "
+                              "FROM execution_queue WHERE execution_id = '" + a.execution_id + "'"),
+                    "2");
+}
+
+BOOST_AUTO_TEST_CASE(step_statistics_hold_the_p95_of_recent_finished_runs_per_action) {
+  std::vector<admit_request> batch;
+  for (int i = 0; i < 5; ++i)
+    batch.push_back(test::admission(test::plan_json("s" + std::to_string(i)), "acme"));
+  BOOST_REQUIRE(admission.admit(batch)); // 5 executions x 2 steps x 2 targets of action "check"
+  // Durations 100, 200, ..., 2000 ms; one old run and one unfinished run are ignored.
+  db.scalar("WITH r AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM execution_steps) "
+            "UPDATE execution_steps s SET status = 'succeeded', started_at = now() - interval '1 hour', "
+            "ended_at = now() - interval '1 hour' + r.n * interval '100 milliseconds' "
+            "FROM r WHERE r.id = s.id");
+  admit_one(test::admission(test::plan_json("old"), "acme"));
+  db.scalar("UPDATE execution_steps SET status = 'succeeded', started_at = now() - interval '3 days', "
+            "ended_at = now() - interval '2 days' WHERE started_at IS NULL");
+  BOOST_CHECK_EQUAL(*queue.refresh_step_stats(21), 0); // 20 recent samples: too few
+  BOOST_CHECK_EQUAL(count("step_duration_stats"), "0");
+  BOOST_CHECK_EQUAL(*queue.refresh_step_stats(20), 1);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT action || ':' || p95_ms || ':' || samples FROM step_duration_stats"),
+                    "check:1900:20");
 }
 
 BOOST_AUTO_TEST_CASE(a_stale_owner_cannot_write_after_a_takeover) {
   admit_one(test::admission(test::plan_json(), "acme"));
-  auto a = queue.claim("node-a", 1, 60000, nullptr);
+  auto a = queue.claim("node-a", 1, fixed, nullptr);
   BOOST_REQUIRE(a && a->size() == 1u);
   auto snap_a = (*a)[0].record.snapshot;
   // node-a starts the execution with fence 1.
@@ -323,7 +388,7 @@ BOOST_AUTO_TEST_CASE(a_stale_owner_cannot_write_after_a_takeover) {
   // node-a pauses past its lease; node-b takes over with fence 2.
   db.scalar("UPDATE execution_queue SET lease_expires_at = now() - interval '1 second'");
   BOOST_REQUIRE(queue.reap());
-  auto b = queue.claim("node-b", 1, 60000, nullptr);
+  auto b = queue.claim("node-b", 1, fixed, nullptr);
   BOOST_REQUIRE(b && b->size() == 1u);
   BOOST_CHECK_EQUAL((*b)[0].record.fence, 2);
   auto events_before = count("execution_events");

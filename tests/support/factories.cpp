@@ -58,7 +58,7 @@ admit_request admission(const std::string& json, const std::string& tenant,
   rec.request_id = "req-" + rec.execution_id.substr(0, 8);
   if (mode == execution_mode::immediate) {
     ar.node = "test-node";
-    ar.lease_ms = 60000;
+    ar.lease = lease_sizing{60000, 0};
     rec.fence = 1;
   }
   return ar;

@@ -104,7 +104,7 @@ execution_event sample_event() {
 
 execution_record sample_record() {
   return execution_record{"e", "t", "a", "h", "k", execution_mode::background, 5,
-                          sample_plan(), sample_snapshot(), "req"};
+                          sample_plan(), sample_snapshot(), "req", 3, 40, 35000};
 }
 
 stored_execution sample_stored() {
@@ -140,19 +140,21 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
                             {step_output{1, "out", "err", true, "e"}}, {sample_event()}},
              "stagee::journal_append");
   round_trip(journal_committed{"e", 5}, "stagee::journal_committed");
-  round_trip(admit_request{sample_record(), "{}", {sample_event()}, 10, "fast_read", "n", 5},
+  round_trip(admit_request{sample_record(), "{}", {sample_event()}, 10, "fast_read", "n",
+                          lease_sizing{5, 7}},
              "stagee::admit_request");
-  round_trip(admit_reply{"e", execution_status::pending, "h", execution_mode::immediate, false},
+  round_trip(admit_reply{"e", execution_status::pending, "h", execution_mode::immediate, false, 9},
              "stagee::admit_reply");
   round_trip(load_request{"e"}, "stagee::load_request");
-  round_trip(claim_request{"n", 4, 1000}, "stagee::claim_request");
+  round_trip(claim_request{"n", 4, lease_sizing{0, 1000}}, "stagee::claim_request");
   round_trip(claimed_batch{{sample_stored(), sample_stored()}}, "stagee::claimed_batch");
-  round_trip(renew_request{"n", {lease_ref{"a", 1}, lease_ref{"b", 2}}, 10},
+  round_trip(renew_request{"n", {lease_ref{"a", 1, 300}, lease_ref{"b", 2, 400}}},
              "stagee::renew_request");
   round_trip(renewed{{"a"}}, "stagee::renewed");
   round_trip(run_request{sample_record()}, "stagee::run_request");
   round_trip(execution_done{"e", execution_status::succeeded}, "stagee::execution_done");
   round_trip(execution_released{"e"}, "stagee::execution_released");
+  round_trip(stop_execution{"lease_renewals_exhausted", "m"}, "stagee::stop_execution");
   round_trip(drained{3, 4}, "stagee::drained");
   round_trip(release_request{"n", {lease_ref{"a", 9}}}, "stagee::release_request");
   round_trip(reap_request{"n"}, "stagee::reap_request");

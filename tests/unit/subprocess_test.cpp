@@ -4,7 +4,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <csignal>
+#include <memory>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +73,16 @@ bool group_gone_soon(pid_t pgid) {
     if (!group_has_live_process(pgid))
       return true;
   return false;
+}
+
+/// The group leader died of `signal` no earlier than `after_ms` (when it was told
+/// to end) and within the kill grace plus slack, and nothing of its group is left.
+void expect_group_ended(const process_result& res, int signal, int64_t after_ms,
+                        int64_t grace_ms) {
+  BOOST_TEST(res.term_signal == signal);
+  BOOST_TEST(res.duration_ms >= after_ms);
+  BOOST_TEST(res.duration_ms < after_ms + grace_ms + 500);
+  BOOST_TEST(group_gone_soon(leader_pid(res)));
 }
 
 size_t open_fd_count() {
@@ -151,10 +163,32 @@ BOOST_AUTO_TEST_CASE(timeout_kills_the_whole_process_group) {
   spec.kill_grace = 300ms;
   auto res = run_process(spec);
   BOOST_TEST(res.timed_out);
-  BOOST_TEST(res.term_signal == SIGTERM);
-  BOOST_TEST(res.duration_ms >= 200);
-  BOOST_TEST(res.duration_ms < 200 + 300 + 500);
-  BOOST_TEST(group_gone_soon(leader_pid(res)));
+  expect_group_ended(res, SIGTERM, 200, 300);
+}
+
+BOOST_AUTO_TEST_CASE(setting_the_stop_flag_kills_the_whole_process_group) {
+  auto spec = command({"sh", "-c", "echo $$; sleep 100 & sleep 100"});
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  spec.stop = stop;
+  spec.stop_check = 10ms;
+  spec.kill_grace = 300ms;
+  std::thread stopper{[stop] {
+    std::this_thread::sleep_for(200ms);
+    stop->store(true);
+  }};
+  auto res = run_process(spec);
+  stopper.join();
+  BOOST_TEST(res.stopped);
+  BOOST_TEST(!res.timed_out);
+  expect_group_ended(res, SIGTERM, 200, 300);
+}
+
+BOOST_AUTO_TEST_CASE(an_unset_stop_flag_changes_nothing) {
+  auto spec = command({"sh", "-c", "sleep 0.1; exit 3"});
+  spec.stop = std::make_shared<std::atomic<bool>>(false);
+  auto res = run_process(spec);
+  BOOST_TEST(!res.stopped);
+  BOOST_TEST(res.exit_code == 3);
 }
 
 BOOST_AUTO_TEST_CASE(processes_ignoring_sigterm_get_sigkill_after_the_grace) {
@@ -163,10 +197,7 @@ BOOST_AUTO_TEST_CASE(processes_ignoring_sigterm_get_sigkill_after_the_grace) {
   spec.kill_grace = 200ms;
   auto res = run_process(spec);
   BOOST_TEST(res.timed_out);
-  BOOST_TEST(res.term_signal == SIGKILL);
-  BOOST_TEST(res.duration_ms >= 300);
-  BOOST_TEST(res.duration_ms < 100 + 200 + 500);
-  BOOST_TEST(group_gone_soon(leader_pid(res)));
+  expect_group_ended(res, SIGKILL, 100 + 200, 0); // SIGKILL comes at timeout + grace
 }
 
 BOOST_AUTO_TEST_CASE(grandchild_holding_the_pipe_is_killed_after_the_drain_window) {
