@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/utf8.hpp"
 #include "messages/errors.hpp"
 
 namespace stagee {
@@ -90,7 +91,15 @@ void on_step_result(self_ptr self, step_result res) {
                   {"outcome", to_string(res.status)},
                   {"exit_code", res.exit_code ? nlohmann::json(*res.exit_code) : nlohmann::json()},
                   {"step_duration_ms", res.duration_ms}});
-  if (st.stop) { // stopped on purpose: the run's output goes with the failure
+  if (st.abandoning) { // the lease is going: write nothing, leave it to the next owner
+    self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
+    self->quit();
+    return;
+  }
+  if (st.stop && res.status != step_status::succeeded) {
+    // Stopped on purpose: the run's output goes with the failure. (A run that
+    // succeeded before the stop reached it is recorded as such, then the stop
+    // fires from committed(): it must not run again after a requeue.)
     if (!res.output.error.empty())
       res.output.error += ": ";
     res.output.error += st.stop->message;
@@ -104,7 +113,7 @@ void on_step_result(self_ptr self, step_result res) {
   t.run_index = res.run_index;
   t.outcome = res.status;
   t.exit_code = res.exit_code;
-  t.hold = st.draining;
+  t.hold = st.draining || st.stop.has_value();
   fire(self, t, {std::move(res.output)});
 }
 
@@ -239,11 +248,25 @@ void committed(self_ptr self) {
     hand_back(self);
 }
 
-/// stop_execution: stop what runs now, or fail at once when nothing does.
+/// stop_execution: stop what runs now, or fail at once when nothing does. An
+/// empty error_class abandons the execution instead: stop the running step and
+/// quit without writing anything (the lease is about to lapse).
 void on_stop(self_ptr self, const stop_execution& req) {
   auto& st = self->state;
-  if (st.stop || is_terminal(st.snapshot.status))
+  if (st.stop || st.abandoning || is_terminal(st.snapshot.status))
     return;
+  if (req.error_class.empty()) {
+    st.abandoning = true;
+    logging::write(lg(), spdlog::level::warn, "abandoning execution", st.log,
+                   {{"reason", req.message}});
+    if (st.run_stop) {
+      st.run_stop->store(true); // on_step_result quits
+      return;
+    }
+    self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
+    self->quit();
+    return;
+  }
   auto t = failure(self, req.error_class, req.message);
   st.stop = t;
   logging::write(lg(), spdlog::level::warn, "stopping execution", st.log,
@@ -281,7 +304,8 @@ void journal_rejected(self_ptr self, const caf::error& err) {
   st.run_after_commit.reset();
   st.retry_after_commit = false;
   fire(self, failure(self, "journal_rejected",
-                     "the database refused to record a transition: " + reason.substr(0, 1000)));
+                     storable_text("the database refused to record a transition: "
+                                   + reason.substr(0, 1000))));
 }
 
 void journal_failed(self_ptr self, const caf::error& err) {

@@ -13,7 +13,9 @@
 /// stop_execution (from the supervisor) ends it early: the running shell run's
 /// process group is stopped through its stop flag, no further run starts, and the
 /// execution fails with the given error class once the stopped run's result (or the
-/// write in flight) is committed.
+/// write in flight) is committed. Without an error class it is abandoned: the
+/// running step is stopped and the actor quits without writing (the supervisor
+/// does this when a lease renewal is overdue; the next owner resumes it).
 #pragma once
 
 #include <optional>
@@ -52,6 +54,7 @@ struct execution_state {
   bool retry_after_commit = false; // the committed transition scheduled a retry
   bool retry_pending = false;      // backoff timer armed
   std::optional<trigger> stop;     // stop_execution received: fire this, run nothing more
+  bool abandoning = false;         // stop_execution without error class: quit, write nothing
   stop_flag run_stop;              // the running shell run's stop flag (null: none runs)
   std::mt19937 rng{std::random_device{}()};
   logging::log_context log;

@@ -174,13 +174,31 @@ void exhaust(self_ptr self, const std::string& id, supervised_child& c, int32_t 
                               + sla + " SLA; the execution ran longer than its SLA allows"});
 }
 
+/// Margin before expiry at which an execution whose lease will not be renewed
+/// is stopped: time for the step's group to die and the last write to commit.
+milliseconds stop_margin(milliseconds lease) {
+  return std::min(lease / 3, milliseconds{5000});
+}
+
+/// A renewal is overdue (the database is slow or away): stop the running step and
+/// leave the execution to the next owner, which resumes it from its last committed
+/// snapshot when the lease has expired. Nothing is written: it may not be possible.
+void abandon(self_ptr self, const std::string& id, supervised_child& c) {
+  logging::write(lg(), spdlog::level::err,
+                 "lease renewal overdue; stopping the step and leaving the execution to "
+                 "the next owner",
+                 {{"exec_id", id}, {"renewals", c.renewals}, {"lease_ms", c.record.lease_ms},
+                  {"worker_id", self->state.settings.node}});
+  c.stopping = true;
+  self->send(c.handle, stop_execution{"", "lease renewal overdue"});
+}
+
 /// Renews, in one request, every lease past a third of its length whose renewal
-/// cap is not reached; ends the executions whose cap is reached and whose lease
-/// is about to expire.
+/// cap is not reached. Shortly before a lease expires without a confirmed
+/// renewal, ends its execution: at the cap (lease_renewals_exhausted) or because
+/// the renewal is overdue (abandon).
 void renew(self_ptr self) {
   auto& st = self->state;
-  if (st.renewing)
-    return;
   auto now = steady::now();
   renew_request req{st.settings.node, {}};
   for (auto& [id, c] : st.children) {
@@ -188,24 +206,39 @@ void renew(self_ptr self) {
     if (lease.count() <= 0 || c.stopping || now < c.lease_from + lease / 3)
       continue;
     auto cap = st.settings.renewal_caps.at(c.record.frozen_plan.sla);
-    if (c.renewals < cap)
+    if (now >= c.lease_from + lease - stop_margin(lease)) {
+      if (c.renewals >= cap)
+        exhaust(self, id, c, cap);
+      else
+        abandon(self, id, c);
+    } else if (c.renewals < cap) {
       req.leases.push_back(lease_ref{id, c.record.fence, c.record.lease_ms});
-    else if (now >= c.lease_from + lease - std::min(lease / 3, milliseconds{5000}))
-      exhaust(self, id, c, cap);
+    }
   }
-  if (req.leases.empty())
+  if (req.leases.empty() || st.renewing) // one renewal in flight at a time
     return;
   st.renewing = true;
   auto asked = req.leases;
-  self->request(st.queue, std::chrono::seconds(30), std::move(req))
+  auto shortest = std::min_element(asked.begin(), asked.end(), [](auto& a, auto& b) {
+                    return a.lease_ms < b.lease_ms;
+                  })->lease_ms;
+  // No longer than a third of the shortest lease: a late answer is no answer.
+  auto timeout = std::min(milliseconds{30000}, std::max(milliseconds{shortest / 3},
+                                                        milliseconds{100}));
+  self->request(st.leases, timeout, std::move(req))
     .then(
       [=](renewed& r) {
         self->state.renewing = false;
-        for (auto& id : r.renewed_ids)
-          if (auto i = self->state.children.find(id); i != self->state.children.end()) {
+        std::set<std::string> renewed(r.renewed_ids.begin(), r.renewed_ids.end());
+        for (auto& l : asked) {
+          auto i = self->state.children.find(l.execution_id);
+          // Only the lease that was asked for: a re-claim meanwhile has a new fence.
+          if (renewed.count(l.execution_id) > 0 && i != self->state.children.end()
+              && i->second.record.fence == l.fence) {
             i->second.renewals += 1;
             i->second.lease_from = now; // the database renewed after this
           }
+        }
         drop_lost(self, asked, r.renewed_ids);
       },
       [=](caf::error& err) {
@@ -219,8 +252,11 @@ void renew(self_ptr self) {
 milliseconds tick_period(const supervisor_state& st) {
   auto period = milliseconds{st.settings.claim_interval_ms};
   for (auto& [id, c] : st.children)
-    if (c.record.lease_ms > 0)
-      period = std::min(period, std::max(milliseconds{50}, milliseconds{c.record.lease_ms / 6}));
+    if (c.record.lease_ms > 0) {
+      auto lease = milliseconds{c.record.lease_ms};
+      period = std::min(period, std::max(milliseconds{50},
+                                         std::min(lease / 6, stop_margin(lease) / 2)));
+    }
   return period;
 }
 
@@ -325,13 +361,23 @@ void restart(self_ptr self, const std::string& id, const caf::error& reason) {
       restarts.push_back(t);
   restarts.push_back(now);
   auto immediate = child.immediate;
-  auto lease = child; // lease length, renewals and lease_from carry over
+  auto dead = child.handle;
   logging::write(lg(), spdlog::level::err, "execution actor crashed",
                  {{"exec_id", id}, {"reason", self->system().render(reason)},
                   {"restarts_in_window", restarts.size()}});
   self->request(st.reader, std::chrono::seconds(30), load_request{id})
     .then(
       [=](stored_execution& s) {
+        auto& children = self->state.children;
+        auto it = children.find(id);
+        if (it == children.end() || it->second.handle != dead)
+          return; // lost to another owner, or re-claimed, while reloading
+        if (self->state.draining) { // no restarts while shutting down
+          forget(self, id, make_stagee_error(stagee_errc::shutting_down, "execution_id",
+                                             "node shutting down"));
+          drain_step(self);
+          return;
+        }
         auto rec = to_record(s);
         if (!rec || is_terminal(rec->snapshot.status)) {
           done(self, execution_done{id, rec ? rec->snapshot.status : execution_status::failed});
@@ -346,10 +392,15 @@ void restart(self_ptr self, const std::string& id, const caf::error& reason) {
                           + " times within "
                           + std::to_string(self->state.settings.restart_period_ms) + " ms";
         }
-        rec->lease_ms = lease.record.lease_ms; // same claim, same lease
+        auto lease = it->second; // same claim: fence, length, renewals, lease_from
+        rec->fence = lease.record.fence;
+        rec->lease_ms = lease.record.lease_ms;
         spawn_child(self, std::move(*rec), first, immediate, lease, restarts);
       },
       [=](caf::error& err) {
+        auto it = self->state.children.find(id);
+        if (it == self->state.children.end() || it->second.handle != dead)
+          return;
         logging::write(lg(), spdlog::level::err, "cannot reload crashed execution",
                        {{"exec_id", id}, {"error", self->system().render(err)}});
         done(self, execution_done{id, execution_status::failed});
@@ -383,11 +434,12 @@ int32_t supervisor_state::background_running() const {
 
 worker_supervisor_actor::behavior_type
 worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor bus,
-                  queue_actor queue, reader_actor reader) {
+                  queue_actor queue, queue_actor leases, reader_actor reader) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.bus = std::move(bus);
   st.queue = std::move(queue);
+  st.leases = std::move(leases);
   st.reader = std::move(reader);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   // Children are monitored, not linked: on shutdown stop them, then ourselves.

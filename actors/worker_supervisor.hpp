@@ -5,8 +5,10 @@
 ///   (on a timer and whenever the gateway signals new work with poll);
 /// - renews the lease of everything it runs at a third of its length, at most
 ///   renewal_caps[sla] times per claim; a lease that may not be renewed again ends
-///   its execution (lease_renewals_exhausted) shortly before it expires, so the
-///   execution never outlives its lease while the node is alive;
+///   its execution (lease_renewals_exhausted) shortly before it expires, and one
+///   whose renewal is overdue (database slow or away) is abandoned: its step is
+///   stopped and it is left to the next owner. So an execution never outlives its
+///   lease while the node is alive;
 /// - monitors its children: one that crashes is restarted from its last committed
 ///   snapshot (loaded from PostgreSQL), at most restart_intensity times within
 ///   restart_period_ms, then the execution fails (restart_limit_exceeded);
@@ -57,7 +59,8 @@ struct supervisor_state {
   static inline const char* name = "worker-supervisor";
   supervisor_settings settings;
   event_bus_actor bus;
-  queue_actor queue;
+  queue_actor queue;  // claims, releases
+  queue_actor leases; // renewals (own database session)
   reader_actor reader;
   std::map<std::string, supervised_child> children;          // by execution id
   std::map<caf::actor_addr, std::string> by_address;
@@ -74,11 +77,13 @@ struct supervisor_state {
 
 /// @param settings node name, capacity, lease and timer settings
 /// @param bus      journal for the execution actors
-/// @param queue    claims and lease renewals
+/// @param queue    claims and releases
+/// @param leases   lease renewals (a queue actor of its own, so a slow claim never
+///                 delays a renewal)
 /// @param reader   snapshot loads for restarts
 worker_supervisor_actor::behavior_type
 worker_supervisor(worker_supervisor_actor::stateful_pointer<supervisor_state> self,
                   supervisor_settings settings, event_bus_actor bus, queue_actor queue,
-                  reader_actor reader);
+                  queue_actor leases, reader_actor reader);
 
 } // namespace stagee

@@ -54,7 +54,8 @@ typename Inspector::result_type inspect(Inspector& f, execution_released& x) {
 
 /// Sent by the supervisor to an execution that must end now (its lease may not be
 /// renewed any more): the running step's process group is stopped, no further run
-/// starts, and the execution fails with error_class.
+/// starts, and the execution fails with error_class. An empty error_class
+/// abandons it instead (renewal overdue): stop the step, quit, write nothing.
 struct stop_execution {
   std::string error_class;
   std::string message;

@@ -9,22 +9,27 @@
 namespace stagee {
 
 caf::error map_db_error(const std::exception& e, const std::string& what) {
-  if (dynamic_cast<const pqxx::broken_connection*>(&e))
+  auto transient = [&](const std::string& why) {
     return make_stagee_error(stagee_errc::db_unavailable, "",
-                             what + ": database unavailable (" + e.what()
-                               + "); retry later");
+                             what + ": database unavailable or busy (" + why + "); retry later");
+  };
+  if (dynamic_cast<const pqxx::broken_connection*>(&e)
+      || dynamic_cast<const pqxx::in_doubt_error*>(&e))
+    return transient(e.what());
   if (auto sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     auto state = sql->sqlstate();
-    // Transient, worth retrying: class 08 (connection exception), 40 (transaction
-    // rollback: serialization failure, deadlock), 53 (insufficient resources: disk
-    // full, too many connections), 57P (operator intervention: shutdown). Anything
-    // else would fail again the same way.
-    if (state.rfind("08", 0) == 0 || state.rfind("40", 0) == 0 || state.rfind("53", 0) == 0
-        || state.rfind("57P", 0) == 0)
-      return make_stagee_error(stagee_errc::db_unavailable, "",
-                               what + ": database unavailable or busy (" + state + "); retry later");
-    return make_stagee_error(stagee_errc::internal, "",
-                             what + ": SQL error " + state + ": " + e.what());
+    // Permanent: the same statement with the same data fails the same way again
+    // (22 data exception, 23 integrity constraint, 42 syntax or undefined object,
+    // 21 cardinality, 2F SQL routine, 44 check option, P0 raised by PL/pgSQL).
+    // Everything else (08 connection, 40 deadlock/serialization, 53 resources,
+    // 55 lock not available, 57 cancelled/shutdown, 58 I/O, 25 read-only after a
+    // failover, ...) may pass: retry.
+    static const char* permanent[] = {"22", "23", "42", "21", "2F", "44", "P0"};
+    for (auto cls : permanent)
+      if (state.rfind(cls, 0) == 0)
+        return make_stagee_error(stagee_errc::internal, "",
+                                 what + ": SQL error " + state + ": " + e.what());
+    return transient(state);
   }
   return make_stagee_error(stagee_errc::internal, "", what + ": " + e.what());
 }

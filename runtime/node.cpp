@@ -71,7 +71,9 @@ struct actor_tree {
   worker_supervisor_actor supervisor;
   event_bus_actor bus;
   admission_actor admission;
-  queue_actor queue;
+  queue_actor queue;       // claims and releases (the supervisor)
+  queue_actor leases;      // renewals only: never queued behind a claim or the reaper
+  queue_actor maintenance; // the reaper and the lease-sizing statistics
   dlq_actor dlq;
   reaper_actor reaper;
   std::vector<reader_actor> readers;
@@ -82,6 +84,8 @@ struct actor_tree {
     caf::anon_send_exit(supervisor, reason);
     caf::anon_send_exit(admission, reason);
     caf::anon_send_exit(queue, reason);
+    caf::anon_send_exit(leases, reason);
+    caf::anon_send_exit(maintenance, reason);
     caf::anon_send_exit(dlq, reason);
     caf::anon_send_exit(reaper, reason);
     for (auto& r : readers)
@@ -96,12 +100,14 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.bus = sys.spawn<caf::detached>(event_bus, url, event_bus_settings{});
   t.admission = sys.spawn<caf::detached>(admission, url, admission_settings{});
   t.queue = sys.spawn<caf::detached>(queue_claimer, url);
+  t.leases = sys.spawn<caf::detached>(queue_claimer, url);
+  t.maintenance = sys.spawn<caf::detached>(queue_claimer, url);
   t.dlq = sys.spawn<caf::detached>(dlq_keeper, url);
   reaper_settings rs;
   rs.node = o.node_name;
   rs.interval_ms = o.reaper_interval_ms;
   rs.stats_interval_ms = o.stats_interval_ms;
-  t.reaper = sys.spawn(reaper, rs, t.queue);
+  t.reaper = sys.spawn(reaper, rs, t.maintenance);
   for (int i = 0; i < std::max(1, o.readers); ++i)
     t.readers.push_back(sys.spawn<caf::detached>(reader, url));
   supervisor_settings ss;
@@ -112,7 +118,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   ss.exec.node = o.node_name;
   ss.exec.retry_base_ms = o.retry_base_ms;
   ss.queue_deadline_ms = o.queue_deadline_ms;
-  t.supervisor = sys.spawn(worker_supervisor, ss, t.bus, t.queue, t.readers.front());
+  t.supervisor = sys.spawn(worker_supervisor, ss, t.bus, t.queue, t.leases, t.readers.front());
   gateway_settings gs;
   gs.node = o.node_name;
   gs.policies = std::move(policies);
