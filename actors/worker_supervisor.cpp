@@ -21,28 +21,16 @@ using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using restart_log = std::vector<steady::time_point>;
 
-/// Spawns and monitors an execution actor. `lease` carries what the supervisor
-/// knows of the execution's lease (set at claim / admission, kept over restarts).
+/// Spawns and monitors an execution actor holding `lease` (set at claim or
+/// admission, kept over restarts).
 void spawn_child(self_ptr self, execution_record rec, trigger first, bool immediate,
-                 supervised_child lease, restart_log restarts = {}) {
+                 held_lease lease, restart_log restarts = {}) {
   auto& st = self->state;
   auto id = rec.execution_id;
   auto child = self->spawn<caf::monitored>(execution, rec, std::move(first), st.settings.exec, st.bus,
                                            caf::actor_cast<worker_supervisor_actor>(self));
   st.by_address[child.address()] = id;
-  lease.handle = child;
-  lease.record = std::move(rec);
-  lease.restarts = std::move(restarts);
-  lease.immediate = immediate;
-  lease.stopping = false;
-  st.children[id] = std::move(lease);
-}
-
-/// A fresh lease, granted no later than `granted`.
-supervised_child new_lease(steady::time_point granted) {
-  supervised_child c;
-  c.lease_from = granted;
-  return c;
+  st.children[id] = supervised_child{child, std::move(rec), std::move(restarts), immediate, lease};
 }
 
 /// Turns a stored execution (plan as canonical JSON) into a runnable record.
@@ -98,7 +86,7 @@ void adopt(self_ptr self, std::vector<stored_execution>& batch, steady::time_poi
                     {"status", to_string(rec->snapshot.status)},
                     {"queue_wait_ms", rec->queue_wait_ms}, {"fence", rec->fence},
                     {"lease_ms", rec->lease_ms}, {"worker_id", self->state.settings.node}});
-    spawn_child(self, *rec, first_trigger(self->state.settings, *rec), false, new_lease(sent));
+    spawn_child(self, *rec, first_trigger(self->state.settings, *rec), false, held_lease{sent});
   }
 }
 
@@ -165,12 +153,12 @@ void drop_lost(self_ptr self, const std::vector<lease_ref>& asked,
 void exhaust(self_ptr self, const std::string& id, supervised_child& c, int32_t cap) {
   auto sla = to_string(c.record.frozen_plan.sla);
   logging::write(lg(), spdlog::level::warn, "lease renewal cap reached; stopping execution",
-                 {{"exec_id", id}, {"renewals", c.renewals}, {"cap", cap}, {"sla_class", sla},
+                 {{"exec_id", id}, {"renewals", c.lease.renewals}, {"cap", cap}, {"sla_class", sla},
                   {"lease_ms", c.record.lease_ms}, {"worker_id", self->state.settings.node}});
   c.stopping = true;
   self->send(c.handle,
              stop_execution{"lease_renewals_exhausted",
-                            "lease renewed " + std::to_string(c.renewals) + " times, the cap of the "
+                            "lease renewed " + std::to_string(c.lease.renewals) + " times, the cap of the "
                               + sla + " SLA; the execution ran longer than its SLA allows"});
 }
 
@@ -187,7 +175,7 @@ void abandon(self_ptr self, const std::string& id, supervised_child& c) {
   logging::write(lg(), spdlog::level::err,
                  "lease renewal overdue; stopping the step and leaving the execution to "
                  "the next owner",
-                 {{"exec_id", id}, {"renewals", c.renewals}, {"lease_ms", c.record.lease_ms},
+                 {{"exec_id", id}, {"renewals", c.lease.renewals}, {"lease_ms", c.record.lease_ms},
                   {"worker_id", self->state.settings.node}});
   c.stopping = true;
   self->send(c.handle, stop_execution{"", "lease renewal overdue"});
@@ -202,16 +190,16 @@ void renew(self_ptr self) {
   auto now = steady::now();
   renew_request req{st.settings.node, {}};
   for (auto& [id, c] : st.children) {
-    auto lease = milliseconds{c.record.lease_ms};
-    if (lease.count() <= 0 || c.stopping || now < c.lease_from + lease / 3)
+    auto length = milliseconds{c.record.lease_ms};
+    if (length.count() <= 0 || c.stopping || now < c.lease.from + length / 3)
       continue;
     auto cap = st.settings.renewal_caps.at(c.record.frozen_plan.sla);
-    if (now >= c.lease_from + lease - stop_margin(lease)) {
-      if (c.renewals >= cap)
+    if (now >= c.lease.from + length - stop_margin(length)) {
+      if (c.lease.renewals >= cap)
         exhaust(self, id, c, cap);
       else
         abandon(self, id, c);
-    } else if (c.renewals < cap) {
+    } else if (c.lease.renewals < cap) {
       req.leases.push_back(lease_ref{id, c.record.fence, c.record.lease_ms});
     }
   }
@@ -235,8 +223,8 @@ void renew(self_ptr self) {
           // Only the lease that was asked for: a re-claim meanwhile has a new fence.
           if (renewed.count(l.execution_id) > 0 && i != self->state.children.end()
               && i->second.record.fence == l.fence) {
-            i->second.renewals += 1;
-            i->second.lease_from = now; // the database renewed after this
+            i->second.lease.renewals += 1;
+            i->second.lease.from = now; // the database renewed after this
           }
         }
         drop_lost(self, asked, r.renewed_ids);
@@ -392,10 +380,10 @@ void restart(self_ptr self, const std::string& id, const caf::error& reason) {
                           + " times within "
                           + std::to_string(self->state.settings.restart_period_ms) + " ms";
         }
-        auto lease = it->second; // same claim: fence, length, renewals, lease_from
-        rec->fence = lease.record.fence;
-        rec->lease_ms = lease.record.lease_ms;
-        spawn_child(self, std::move(*rec), first, immediate, lease, restarts);
+        // Same claim: its fence, lease length, renewals and time.
+        rec->fence = it->second.record.fence;
+        rec->lease_ms = it->second.record.lease_ms;
+        spawn_child(self, std::move(*rec), first, immediate, it->second.lease, restarts);
       },
       [=](caf::error& err) {
         auto it = self->state.children.find(id);
@@ -457,7 +445,7 @@ worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor b
       trigger start;
       start.kind = trigger_kind::start;
       // Admission pre-claimed the lease just before this message was sent.
-      spawn_child(self, std::move(req.record), start, true, new_lease(steady::now()));
+      spawn_child(self, std::move(req.record), start, true, held_lease{steady::now()});
       return rp;
     },
     [=](const execution_done& d) { done(self, d); },

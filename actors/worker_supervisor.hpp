@@ -45,14 +45,21 @@ struct supervisor_settings {
   execution_settings exec;
 };
 
+/// What the supervisor tracks of one claim's lease (its length is
+/// record.lease_ms); kept when a crashed execution actor is restarted.
+struct held_lease {
+  std::chrono::steady_clock::time_point from; // local time it was last set, no later
+                                              // than the database set it
+  int32_t renewals = 0;                       // of this claim
+};
+
 struct supervised_child {
   execution_actor handle;
   execution_record record; // as last (re)started; record.lease_ms is the lease length
   std::vector<std::chrono::steady_clock::time_point> restarts; // within the window
   bool immediate = false;
-  int32_t renewals = 0; // of this claim's lease
-  std::chrono::steady_clock::time_point lease_from; // local time the lease was last set
-  bool stopping = false; // renewals exhausted: stop_execution sent
+  held_lease lease;
+  bool stopping = false; // stop_execution sent (renewal cap reached or overdue)
 };
 
 struct supervisor_state {

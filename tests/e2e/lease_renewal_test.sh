@@ -63,4 +63,25 @@ check "the node logged why it stopped it" 1 \
   "$(grep -c '"msg":"lease renewal cap reached; stopping execution"' "$WORK/renew.log")"
 check "its lease is gone with it" 0 "$(sql "SELECT count(*) FROM execution_queue WHERE execution_id='$F'")"
 
+# 3. Renewals that cannot get through (the queue table is locked for 3 s, as by a
+# stalled database): shortly before the lease would lapse, the node stops the step
+# and abandons the execution without writing; after expiry it is resumed like after
+# a crash. The step is non-idempotent: flagged, never started a second time, and no
+# process of it outlives the abandonment.
+plan stalled long "[\"sh\", \"-c\", \"echo \$\$ >> $WORK/stalled.pgids; exec sleep 30\"]" \
+  | jq -c '.steps[0].idempotent = false' >"$WORK/stalled.json"
+S=$("$STAGEE_BIN" submit --gateway "$GW" --tenant t --principal p --mode background "$WORK/stalled.json" | jq -r .execution_id)
+for _ in $(seq 1 50); do [ -s "$WORK/stalled.pgids" ] && break; sleep 0.1; done
+psql -qtAX "$DB_URL" -c "BEGIN; LOCK TABLE execution_queue IN EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" >/dev/null &
+LOCKER=$!
+sleep 2 # the lock is still held: renewals are overdue by now
+check "the step was stopped while renewals could not get through" "" "$(pgrep -g "$(head -1 "$WORK/stalled.pgids")" || true)"
+wait "$LOCKER"
+out=$("$STAGEE_BIN" wait --gateway "$GW" --timeout 20 "$S")
+check "resumed after expiry: non-idempotent step flagged" "failed|interrupted_non_idempotent" \
+  "$(jq -r '[.status, .error_class] | join("|")' <<<"$out")"
+check "the step was started once" 1 "$(wc -l <"$WORK/stalled.pgids")"
+check "the node logged the overdue renewal" 1 \
+  "$(grep -c '"msg":"lease renewal overdue; stopping the step and leaving the execution to the next owner"' "$WORK/renew.log")"
+
 finish
