@@ -58,13 +58,15 @@ void flush(self_ptr self) {
       batch[i].promise.deliver(applied[i].error());
       continue;
     }
-    if (!*applied[i]) {
+    if (!applied[i]->applied) {
       batch[i].promise.deliver(make_stagee_error(
         stagee_errc::owner_lost, "expected_seq",
         "execution " + a.snapshot.execution_id + " was journaled by another owner"));
       continue;
     }
-    batch[i].promise.deliver(journal_committed{a.snapshot.execution_id, a.snapshot.last_seq});
+    batch[i].promise.deliver(journal_committed{a.snapshot.execution_id, a.snapshot.last_seq,
+                                               applied[i]->cancel_requested_by,
+                                               applied[i]->cancel_reason});
     forward(self, a);
   }
 }

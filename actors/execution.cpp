@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "actors/lock_manager.hpp"
+#include "actors/plan_codec.hpp"
 #include "actors/utf8.hpp"
 #include "messages/errors.hpp"
 
@@ -34,6 +36,21 @@ trigger failure(self_ptr self, std::string error_class, std::string message) {
   return t;
 }
 
+/// Leaves: forgets the deadline, tells the supervisor (execution_done with the last
+/// committed status, or `msg`), stops.
+template <class Message>
+void leave_with(self_ptr self, Message msg) {
+  auto& st = self->state;
+  if (st.deadline_armed)
+    self->send(st.peers.timeouts, disarm_deadline{st.record.execution_id});
+  self->send(st.peers.supervisor, std::move(msg));
+  self->quit();
+}
+
+void leave(self_ptr self) {
+  leave_with(self, execution_done{self->state.record.execution_id, self->state.snapshot.status});
+}
+
 void finish(self_ptr self) {
   auto& st = self->state;
   st.log.status = to_string(st.snapshot.status);
@@ -43,8 +60,7 @@ void finish(self_ptr self) {
   st.log.step.clear();
   st.log.target.clear();
   logging::write(lg(), spdlog::level::info, "execution finished", st.log);
-  self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
-  self->quit();
+  leave(self);
 }
 
 /// Applies a trigger and journals the resulting transition.
@@ -74,6 +90,7 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
   a.changed_runs = std::move(tr.changed_runs);
   a.outputs = std::move(outputs);
   a.events = std::move(tr.events);
+  a.cancel_check = tr.run_next.has_value(); // the check before a run starts
   st.in_flight = std::move(a);
   st.run_after_commit = tr.run_next;
   st.retry_after_commit = tr.retry_scheduled;
@@ -92,8 +109,7 @@ void on_step_result(self_ptr self, step_result res) {
                   {"exit_code", res.exit_code ? nlohmann::json(*res.exit_code) : nlohmann::json()},
                   {"step_duration_ms", res.duration_ms}});
   if (st.abandoning) { // the lease is going: write nothing, leave it to the next owner
-    self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
-    self->quit();
+    leave(self);
     return;
   }
   if (st.stop && res.status != step_status::succeeded) {
@@ -133,6 +149,11 @@ void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_
                    : st.record.step_timeout_ms > 0 ? st.record.step_timeout_ms
                                                    : st.settings.default_step_timeout_ms;
   req.output_cap_bytes = st.settings.output_cap_bytes;
+  for (auto& l : st.record.locks)
+    if (l.target == run.target) {
+      req.lock_key = l.key;
+      req.lock_fence = l.fence;
+    }
   st.run_stop = std::make_shared<std::atomic<bool>>(false);
   auto runner = self->spawn<caf::detached>(shell_runner, st.settings.shell, st.run_stop);
   auto deadline = std::chrono::milliseconds{req.timeout_ms + st.settings.shell.kill_grace_ms
@@ -178,8 +199,7 @@ void dispatch(self_ptr self, int32_t idx) {
 void hand_back(self_ptr self) {
   auto& st = self->state;
   logging::write(lg(), spdlog::level::info, "execution handed back (node draining)", st.log);
-  self->send(st.supervisor, execution_released{st.record.execution_id});
-  self->quit();
+  leave_with(self, execution_released{self->state.record.execution_id});
 }
 
 /// Backoff before a failed run runs again: base x 2^failures, +-10 % jitter, capped.
@@ -212,7 +232,27 @@ void on_retry_timer(self_ptr self) {
   fire(self, t);
 }
 
-void committed(self_ptr self) {
+/// Arms the SLA deadline once the execution runs: what is left of the stored
+/// deadline when a new owner resumes it, the whole budget when it just started.
+void arm_deadline_once(self_ptr self) {
+  auto& st = self->state;
+  if (st.deadline_armed || st.snapshot.status != execution_status::running
+      || st.record.execution_timeout_ms <= 0)
+    return;
+  auto in_ms = st.record.execution_timeout_ms;
+  if (st.record.deadline_in_ms >= 0) {
+    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - st.started).count();
+    in_ms = std::max<int64_t>(st.record.deadline_in_ms - since, 0);
+  }
+  st.deadline_armed = true;
+  self->send(st.peers.timeouts,
+             arm_deadline{st.record.execution_id, in_ms, timeout_policy_id(st.record.frozen_plan),
+                          st.record.execution_timeout_ms,
+                          caf::actor_cast<execution_actor>(self)});
+}
+
+void committed(self_ptr self, const journal_committed& c) {
   auto& st = self->state;
   auto from = st.snapshot.status;
   st.snapshot = std::move(st.in_flight->snapshot);
@@ -227,7 +267,15 @@ void committed(self_ptr self) {
     finish(self);
     return;
   }
-  if (st.stop) { // a run marked running here never started: it fails with the rest
+  arm_deadline_once(self);
+  if (!c.cancel_requested_by.empty() && !st.stop) {
+    // The check between steps: a run marked running here has not started.
+    logging::write(lg(), spdlog::level::info, "cancellation requested; cancelling", st.log,
+                   {{"cancel_requested_by", c.cancel_requested_by}});
+    st.stop = cancellation(c.cancel_requested_by, c.cancel_reason);
+    st.stop->now_us = now_us();
+  }
+  if (st.stop) { // a run marked running here never started: it ends with the rest
     st.run_after_commit.reset();
     st.retry_after_commit = false;
     fire(self, *st.stop);
@@ -248,14 +296,26 @@ void committed(self_ptr self) {
     hand_back(self);
 }
 
-/// stop_execution: stop what runs now, or fail at once when nothing does. An
-/// empty error_class abandons the execution instead: stop the running step and
-/// quit without writing anything (the lease is about to lapse).
+/// The trigger a stop_execution fires (fail or cancel).
+trigger stop_trigger(self_ptr self, const stop_execution& req) {
+  if (req.kind == stop_kind::cancel) {
+    auto t = cancellation(req.by, req.message);
+    t.now_us = now_us();
+    return t;
+  }
+  auto t = failure(self, req.error_class, req.message);
+  t.timed_out = req.timed_out;
+  return t;
+}
+
+/// stop_execution: stop what runs now, or end at once when nothing does. `abandon`
+/// stops the running step and quits without writing anything (the lease is about
+/// to lapse).
 void on_stop(self_ptr self, const stop_execution& req) {
   auto& st = self->state;
   if (st.stop || st.abandoning || is_terminal(st.snapshot.status))
     return;
-  if (req.error_class.empty()) {
+  if (req.kind == stop_kind::abandon) {
     st.abandoning = true;
     logging::write(lg(), spdlog::level::warn, "abandoning execution", st.log,
                    {{"reason", req.message}});
@@ -263,20 +323,22 @@ void on_stop(self_ptr self, const stop_execution& req) {
       st.run_stop->store(true); // on_step_result quits
       return;
     }
-    self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
-    self->quit();
+    if (!st.waiting_for_locks) // otherwise the lock reply quits
+      leave(self);
     return;
   }
-  auto t = failure(self, req.error_class, req.message);
+  auto t = stop_trigger(self, req);
   st.stop = t;
-  logging::write(lg(), spdlog::level::warn, "stopping execution", st.log,
-                 {{"error_class", req.error_class}, {"reason", req.message}});
+  logging::write(lg(), spdlog::level::warn,
+                 req.kind == stop_kind::cancel ? "cancelling execution" : "stopping execution",
+                 st.log,
+                 {{"error_class", req.error_class}, {"reason", req.message}, {"by", t.by}});
   if (st.run_stop) {
     st.run_stop->store(true); // on_step_result fires the stop
     return;
   }
-  if (st.in_flight)
-    return; // committed() fires the stop
+  if (st.in_flight || st.waiting_for_locks)
+    return; // committed() or the lock reply fires the stop
   st.retry_pending = false; // a pending backoff timer finds nothing to do
   fire(self, t);
 }
@@ -294,8 +356,7 @@ void journal_rejected(self_ptr self, const caf::error& err) {
                    "database refused even the failure of the execution; stopping its actor, "
                    "the lease will expire",
                    st.log, {{"error", reason}});
-    self->send(st.supervisor, execution_done{st.record.execution_id, execution_status::failed});
-    self->quit();
+    leave_with(self, execution_done{st.record.execution_id, execution_status::failed});
     return;
   }
   logging::write(lg(), spdlog::level::err, "database refused a journal write; failing execution",
@@ -313,8 +374,7 @@ void journal_failed(self_ptr self, const caf::error& err) {
   if (err == stagee_errc::owner_lost) {
     logging::write(lg(), spdlog::level::warn,
                    "execution journaled by another owner; stopping here", st.log);
-    self->send(st.supervisor, execution_done{st.record.execution_id, st.snapshot.status});
-    self->quit();
+    leave(self);
     return;
   }
   if (!(err == stagee_errc::db_unavailable)) {
@@ -331,23 +391,89 @@ void journal_failed(self_ptr self, const caf::error& err) {
 
 void journal(self_ptr self) {
   auto& st = self->state;
-  self->request(st.bus, caf::infinite, *st.in_flight)
-    .then([=](journal_committed&) { committed(self); },
+  self->request(st.peers.bus, caf::infinite, *st.in_flight)
+    .then([=](journal_committed& c) { committed(self, c); },
           [=](caf::error& err) { journal_failed(self, err); });
+}
+
+/// Takes the execution's locks, then fires the waiting first trigger. Busy: the
+/// lock-manager deferred the queue row; leave it to a later claim.
+void acquire_locks_then_fire(self_ptr self) {
+  auto& st = self->state;
+  acquire_locks req{st.record.execution_id, st.settings.node, st.record.fence,
+                    locks_for(st.record.tenant_id, st.record.frozen_plan),
+                    st.settings.lock_wait_base_ms, st.settings.lock_wait_cap_ms};
+  self->request(st.peers.locks, std::chrono::seconds(30), std::move(req))
+    .then(
+      [=](locks_outcome& o) {
+        auto& st = self->state;
+        auto first = std::move(*st.waiting_for_locks);
+        st.waiting_for_locks.reset();
+        if (st.abandoning) {
+          leave(self);
+          return;
+        }
+        if (!o.granted) { // queue row deferred: free again after the backoff
+          st.log.status = "waiting_for_lock";
+          logging::write(lg(), spdlog::level::info, "target locked; waiting in the queue", st.log,
+                         {{"lock", o.holder.key}, {"holder", o.holder.execution_id},
+                          {"retry_in_ms", o.deferred_ms}});
+          leave(self);
+          return;
+        }
+        st.record.locks = std::move(o.grants);
+        fire(self, st.stop ? *st.stop : first);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        if (err == stagee_errc::owner_lost || st.abandoning) {
+          logging::write(lg(), spdlog::level::warn, "lease lost before the locks were taken",
+                         st.log, {{"error", self->system().render(err)}});
+          st.waiting_for_locks.reset();
+          leave(self);
+          return;
+        }
+        auto backoff = std::min<int64_t>(st.settings.journal_retry_ms << std::min(st.journal_failures, 5),
+                                         5000);
+        ++st.journal_failures;
+        logging::write(lg(), spdlog::level::warn, "taking locks failed; retrying", st.log,
+                       {{"error", self->system().render(err)}, {"retry_in_ms", backoff}});
+        self->delayed_send(self, std::chrono::milliseconds{backoff}, caf::tick_atom::value);
+      });
+}
+
+/// Fires the first trigger, after taking the locks when it starts or resumes runs
+/// and this owner holds none yet (admission took those of immediate executions).
+void begin(self_ptr self, trigger first) {
+  auto& st = self->state;
+  auto runs = first.kind == trigger_kind::start || first.kind == trigger_kind::resume;
+  if (!runs || !st.record.locks.empty()
+      || locks_for(st.record.tenant_id, st.record.frozen_plan).empty()) {
+    fire(self, first);
+    return;
+  }
+  st.waiting_for_locks = std::move(first);
+  acquire_locks_then_fire(self);
 }
 
 } // namespace
 
+trigger cancellation(const std::string& principal, const std::string& reason) {
+  trigger t;
+  t.kind = trigger_kind::cancel;
+  t.by = "principal:" + (principal.empty() ? std::string{"unknown"} : principal);
+  t.message = reason;
+  return t;
+}
+
 execution_actor::behavior_type execution(self_ptr self, execution_record record,
                                          trigger first, execution_settings settings,
-                                         event_bus_actor bus,
-                                         worker_supervisor_actor supervisor) {
+                                         execution_peers peers) {
   auto& st = self->state;
   st.snapshot = record.snapshot;
   st.record = std::move(record);
   st.settings = std::move(settings);
-  st.bus = std::move(bus);
-  st.supervisor = std::move(supervisor);
+  st.peers = std::move(peers);
   auto& p = st.record.frozen_plan;
   st.log.request_id = st.record.request_id;
   st.log.exec_id = st.record.execution_id;
@@ -361,7 +487,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
   if (first.by.empty())
     first.by = st.settings.node;
   first.now_us = now_us();
-  fire(self, first);
+  begin(self, std::move(first));
   return {
     [=](caf::get_atom) { return self->state.snapshot; },
     [=](drain_atom) {
@@ -376,6 +502,8 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
     [=](caf::tick_atom) {
       if (self->state.in_flight && self->state.journal_failures > 0)
         journal(self);
+      else if (self->state.waiting_for_locks)
+        acquire_locks_then_fire(self);
     },
   };
 }

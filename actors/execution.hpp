@@ -10,12 +10,19 @@
 /// R-FSM-4). A journal write that fails because the database is away is retried
 /// with backoff; one refused by the seq guard (owner_lost) stops the actor at once.
 ///
-/// stop_execution (from the supervisor) ends it early: the running shell run's
-/// process group is stopped through its stop flag, no further run starts, and the
-/// execution fails with the given error class once the stopped run's result (or the
-/// write in flight) is committed. Without an error class it is abandoned: the
-/// running step is stopped and the actor quits without writing (the supervisor
-/// does this when a lease renewal is overdue; the next owner resumes it).
+/// Before its first run (and when a new owner resumes it) it takes its per-asset
+/// locks through the lock-manager, unless admission already did (immediate mode);
+/// when a target is locked its queue row has been deferred and the actor leaves
+/// (lock wait, R-SAFE-2). Once running, its SLA deadline is armed with the
+/// timeout-scheduler.
+///
+/// stop_execution (from the supervisor, the timeout-scheduler) ends it early: the
+/// running shell run's process group is stopped through its stop flag, no further
+/// run starts, and the execution fails (or is cancelled) once the stopped run's
+/// result (or the write in flight) is committed. `abandon` stops the running step
+/// and quits without writing (the supervisor does this when a lease renewal is
+/// overdue; the next owner resumes it). Every journal write also returns a pending
+/// cancellation request: checked before each run starts (R-SAFE-6).
 #pragma once
 
 #include <optional>
@@ -26,6 +33,8 @@
 #include "actors/shell_runner.hpp"
 #include "config/logging.hpp"
 #include "messages/event_bus.hpp"
+#include "messages/locks.hpp"
+#include "messages/timeouts.hpp"
 #include "messages/worker.hpp"
 
 namespace stagee {
@@ -37,7 +46,17 @@ struct execution_settings {
   int64_t journal_retry_ms = 250;            // first backoff; doubles up to 5 s
   int64_t retry_base_ms = 1000;              // failed run: base x 2^failures, +-10 %
   int64_t retry_cap_ms = 300000;             // upper bound of one backoff
+  int64_t lock_wait_base_ms = 100;           // lock wait: base x 2^waits ...
+  int64_t lock_wait_cap_ms = 2000;           // ... capped, +-10 %
   shell_runner_settings shell;
+};
+
+/// The actors an execution talks to.
+struct execution_peers {
+  event_bus_actor bus;                 // journal
+  worker_supervisor_actor supervisor;  // execution_done / execution_released
+  lock_manager_actor locks;            // per-asset locks
+  timeout_scheduler_actor timeouts;    // SLA deadline
 };
 
 struct execution_state {
@@ -45,8 +64,9 @@ struct execution_state {
   execution_record record;
   execution_snapshot snapshot; // last committed
   execution_settings settings;
-  event_bus_actor bus;
-  worker_supervisor_actor supervisor;
+  execution_peers peers;
+  std::optional<trigger> waiting_for_locks; // the first trigger, fired once locks are held
+  bool deadline_armed = false;
   std::optional<journal_append> in_flight; // written but not yet committed
   std::optional<int32_t> run_after_commit;
   int journal_failures = 0;
@@ -61,14 +81,16 @@ struct execution_state {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
-/// @param record     identity, frozen plan and the snapshot to continue from
-/// @param first      start (new), resume (claimed / restarted) or fail (restart budget spent)
-/// @param settings   node name, timeouts, output cap
-/// @param bus        where transitions are journaled
-/// @param supervisor receives execution_done
+/// The cancel trigger on behalf of the principal who asked first (R-SAFE-6).
+trigger cancellation(const std::string& principal, const std::string& reason);
+
+/// @param record   identity, frozen plan, snapshot to continue from, locks held
+/// @param first    start (new), resume (claimed / restarted), cancel (claimed to be
+///                 cancelled) or fail (restart budget spent, queue deadline)
+/// @param settings node name, timeouts, output cap
+/// @param peers    journal, supervisor, lock-manager, timeout-scheduler
 execution_actor::behavior_type execution(execution_actor::stateful_pointer<execution_state> self,
                                          execution_record record, trigger first,
-                                         execution_settings settings, event_bus_actor bus,
-                                         worker_supervisor_actor supervisor);
+                                         execution_settings settings, execution_peers peers);
 
 } // namespace stagee

@@ -62,7 +62,7 @@ void start_run(transition& tr, const trigger& t) {
   tr.run_next = idx;
 }
 
-/// Marks every unfinished run with `st` (skipped after a failure, cancelled on cancel).
+/// Marks every unfinished run: the running one `running_to`, pending ones `pending_to`.
 void close_remaining(transition& tr, step_status running_to, step_status pending_to) {
   for (size_t i = 0; i < tr.next.runs.size(); ++i) {
     auto s = tr.next.runs[i].status;
@@ -75,7 +75,8 @@ void close_remaining(transition& tr, step_status running_to, step_status pending
 
 void finish_failed(transition& tr, const trigger& t, std::string error_class,
                    std::string message) {
-  close_remaining(tr, step_status::failed, step_status::skipped);
+  close_remaining(tr, t.timed_out ? step_status::timed_out : step_status::failed,
+                  step_status::skipped);
   move_to(tr, es::failed, t);
   tr.next.error_class = std::move(error_class);
   tr.next.error_message = std::move(message);
@@ -268,7 +269,7 @@ fsm_result apply(const execution_snapshot& s, const trigger& t) {
     case tk::resume:
       return on_resume(std::move(tr), t);
     case tk::cancel: {
-      close_remaining(tr, step_status::cancelled, step_status::cancelled);
+      close_remaining(tr, step_status::cancelled, step_status::skipped);
       move_to(tr, es::cancelled, t);
       emit(tr, event_kind::cancelled, t).message = t.message;
       break;

@@ -24,7 +24,7 @@ enum class trigger_kind : uint8_t {
   start,            // pending|queued -> running, first run starts
   run_finished,     // running: the running run ended (outcome in trigger)
   resume,           // pending|queued|running: a new owner continues from the snapshot
-  cancel,           // any non-terminal -> cancelled
+  cancel,           // any non-terminal -> cancelled (running run cancelled, later ones skipped)
   fail,             // any non-terminal -> failed (error_class in trigger)
   retry,            // running: the failed run at the cursor runs again (backoff over)
 };
@@ -43,6 +43,7 @@ struct trigger {
   // fail / cancel:
   std::string error_class;
   std::string message;
+  bool timed_out = false; // fail: the running run ends timed_out (execution deadline)
 };
 
 /// Result of a legal transition.

@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "actors/execution_fsm.hpp"
+#include "actors/lock_manager.hpp"
+#include "actors/utf8.hpp"
 #include "config/logging.hpp"
 #include "messages/errors.hpp"
 
@@ -90,7 +92,7 @@ int32_t max_attempts_for(sla_class sla) {
 admit_request make_admission(self_ptr self, const submit_request& req, parsed_plan parsed) {
   auto& st = self->state;
   auto& p = parsed.value;
-  auto policy_id = to_string(p.sla) + "_" + to_string(p.action_cls);
+  auto policy_id = timeout_policy_id(p);
   timeout_policy policy{policy_id, 10000, 10000};
   if (auto i = st.settings.policies.find(policy_id); i != st.settings.policies.end())
     policy = i->second;
@@ -119,6 +121,7 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
   if (rec.mode == execution_mode::immediate) {
     ar.node = st.settings.node;
     ar.lease = st.settings.lease;
+    ar.locks = locks_for(rec.tenant_id, rec.frozen_plan); // taken with the admission
     rec.fence = 1; // admit_insert_queue pre-claims the row with fence 1
   }
   return ar;
@@ -127,7 +130,7 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
 void run_immediate(self_ptr self, admit_request ar, submit_reply rep, submit_promise rp) {
   auto deadline = std::chrono::milliseconds{ar.execution_timeout_ms
                                             + self->state.settings.immediate_margin_ms};
-  self->request(self->state.supervisor, deadline, run_request{ar.record})
+  self->request(self->state.peers.supervisor, deadline, run_request{ar.record})
     .then(
       [=](execution_done& d) mutable {
         rep.status = d.status;
@@ -159,7 +162,7 @@ submit_promise submit(self_ptr self, submit_request& req) {
     return rp;
   }
   auto ar = make_admission(self, req, std::move(std::get<parsed_plan>(parsed)));
-  self->request(self->state.admission, std::chrono::seconds(60), ar)
+  self->request(self->state.peers.admission, std::chrono::seconds(60), ar)
     .then(
       [=](admit_reply& r) mutable {
         submit_reply rep{r.execution_id, r.status, r.plan_hash, r.mode, r.duplicate};
@@ -169,10 +172,11 @@ submit_promise submit(self_ptr self, submit_request& req) {
         } else if (r.mode == execution_mode::immediate) {
           log_submit(ar, rep, "execution admitted");
           ar.record.lease_ms = r.lease_ms;
+          ar.record.locks = std::move(r.locks);
           run_immediate(self, std::move(ar), rep, rp);
         } else {
           log_submit(ar, rep, "execution admitted");
-          self->send(self->state.supervisor, poll_atom::value);
+          self->send(self->state.peers.supervisor, poll_atom::value);
           rp.deliver(rep);
         }
       },
@@ -189,7 +193,7 @@ submit_promise requeue(self_ptr self, const dlq_requeue_request& req) {
     rp.deliver(invalid("principal", "principal must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}"));
     return rp;
   }
-  self->request(self->state.dlq, std::chrono::seconds(30), dlq_source_request{req.tenant_id, req.id})
+  self->request(self->state.peers.dlq, std::chrono::seconds(30), dlq_source_request{req.tenant_id, req.id})
     .then(
       [=](dlq_requeue_source& src) mutable {
         auto parsed = parse_plan(src.plan_json, plan_limits{64u << 20, 100000, 100000, 100000,
@@ -207,14 +211,14 @@ submit_promise requeue(self_ptr self, const dlq_requeue_request& req) {
         auto ar = make_admission(self, sub, std::move(std::get<parsed_plan>(parsed)));
         auto id = req.id;
         auto tenant = req.tenant_id;
-        self->request(self->state.admission, std::chrono::seconds(60), ar)
+        self->request(self->state.peers.admission, std::chrono::seconds(60), ar)
           .then(
             [=](admit_reply& r) mutable {
               submit_reply rep{r.execution_id, r.status, r.plan_hash, r.mode, r.duplicate};
               log_submit(ar, rep, "DLQ entry requeued");
-              self->send(self->state.supervisor, poll_atom::value);
+              self->send(self->state.peers.supervisor, poll_atom::value);
               dlq_entry_request mark{dlq_op::mark_requeued, tenant, id, r.execution_id};
-              self->request(self->state.dlq, std::chrono::seconds(30), mark)
+              self->request(self->state.peers.dlq, std::chrono::seconds(30), mark)
                 .then([=](dlq_entry&) mutable { rp.deliver(rep); },
                       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
             },
@@ -231,9 +235,58 @@ caf::typed_response_promise<subscribed> subscribe(self_ptr self, const subscribe
   self->request(self->state.reader(), std::chrono::seconds(30), sr)
     .then(
       [=](status_reply&) mutable {
-        self->request(self->state.bus, std::chrono::seconds(60), req)
+        self->request(self->state.peers.bus, std::chrono::seconds(60), req)
           .then([=](subscribed& s) mutable { rp.deliver(s); },
                 [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+caf::error check_cancel_fields(const cancel_request& req) {
+  if (auto err = check_execution_id(req.execution_id))
+    return err;
+  if (!valid_identifier(req.principal))
+    return invalid("principal", "principal must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
+  if (req.reason.size() > 1000)
+    return invalid("reason", "reason longer than 1000 bytes");
+  if (storable_text(req.reason) != req.reason)
+    return invalid("reason", "reason must be UTF-8 text without NUL bytes");
+  return caf::none;
+}
+
+/// Records the request, lets the node holding the execution carry it out (this
+/// node's supervisor is poked at once; others poll), waits for the end, answers the
+/// state read back then. Repeats record nothing new and answer the same.
+caf::typed_response_promise<cancel_reply> cancel(self_ptr self, cancel_request req) {
+  auto rp = self->make_response_promise<cancel_reply>();
+  if (auto err = check_cancel_fields(req)) {
+    rp.deliver(std::move(err));
+    return rp;
+  }
+  req.wait_ms = std::clamp<int64_t>(req.wait_ms, 0, self->state.settings.max_cancel_wait_ms);
+  self->request(self->state.reader(), std::chrono::seconds(30), req)
+    .then(
+      [=](cancel_reply& first) mutable {
+        logging::write(lg(), spdlog::level::info, "cancellation requested",
+                       {{"exec_id", req.execution_id}, {"actor_id", req.principal},
+                        {"status", to_string(first.status)},
+                        {"cancel_requested_by", first.requested_by}});
+        if (is_terminal(first.status) || req.wait_ms == 0) {
+          rp.deliver(first);
+          return;
+        }
+        self->send(self->state.peers.supervisor, cancel_atom::value);
+        auto deadline = std::chrono::milliseconds{req.wait_ms + 5000};
+        auto answer = [=]() mutable { // read the state again: the request is idempotent
+          self->request(self->state.reader(), std::chrono::seconds(30), req)
+            .then([=](cancel_reply& r) mutable { rp.deliver(r); },
+                  [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        };
+        self->request(caf::actor_cast<gateway_actor>(self), deadline,
+                      wait_request{req.tenant_id, req.execution_id, req.wait_ms})
+          .then([=](status_reply&) mutable { answer(); },
+                [=](caf::error&) mutable { answer(); }); // not ended yet: say what is known
       },
       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
@@ -242,7 +295,7 @@ caf::typed_response_promise<subscribed> subscribe(self_ptr self, const subscribe
 } // namespace
 
 reader_actor gateway_state::reader() {
-  return readers[next_reader++ % readers.size()];
+  return peers.readers[next_reader++ % peers.readers.size()];
 }
 
 bool valid_uuid(const std::string& s) {
@@ -257,16 +310,10 @@ bool valid_uuid(const std::string& s) {
 }
 
 gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
-                                     admission_actor admission,
-                                     std::vector<reader_actor> readers, event_bus_actor bus,
-                                     worker_supervisor_actor supervisor, dlq_actor dlq) {
+                                     gateway_peers peers) {
   auto& st = self->state;
   st.settings = std::move(settings);
-  st.admission = std::move(admission);
-  st.readers = std::move(readers);
-  st.bus = std::move(bus);
-  st.supervisor = std::move(supervisor);
-  st.dlq = std::move(dlq);
+  st.peers = std::move(peers);
   return {
     [=](submit_request& req) { return submit(self, req); },
     [=](const status_request& req) -> caf::result<status_reply> {
@@ -279,7 +326,7 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
         return err;
       req.timeout_ms = std::clamp<int64_t>(req.timeout_ms, 0, self->state.settings.max_wait_ms);
       auto rp = self->make_response_promise<status_reply>();
-      self->spawn(waiter, std::move(req), rp, self->state.reader(), self->state.bus,
+      self->spawn(waiter, std::move(req), rp, self->state.reader(), self->state.peers.bus,
                   self->state.settings.waiter);
       return rp;
     },
@@ -289,17 +336,21 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
       return subscribe(self, req);
     },
     [=](const dlq_list_request& req) -> caf::result<dlq_page> {
-      return self->delegate(self->state.dlq, req);
+      return self->delegate(self->state.peers.dlq, req);
     },
     [=](const dlq_entry_request& req) -> caf::result<dlq_entry> {
       if (req.op == dlq_op::mark_requeued) // internal bookkeeping of requeue
         return invalid("op", "use dlq requeue to requeue an entry");
-      return self->delegate(self->state.dlq, req);
+      return self->delegate(self->state.peers.dlq, req);
     },
     [=](const dlq_summary_request& req) -> caf::result<dlq_summary> {
-      return self->delegate(self->state.dlq, req);
+      return self->delegate(self->state.peers.dlq, req);
     },
     [=](const dlq_requeue_request& req) { return requeue(self, req); },
+    [=](cancel_request& req) { return cancel(self, std::move(req)); },
+    [=](const locks_request& req) -> caf::result<lock_list> {
+      return self->delegate(self->state.peers.locks, req);
+    },
     [=](drain_atom) { self->state.draining = true; },
   };
 }

@@ -5,6 +5,9 @@
 ///   decides duplicates). Immediate executions run on this node and the reply waits
 ///   for their end; background ones are queued and the reply is immediate.
 /// status / wait / subscribe: read through readers, a waiter, the event bus.
+/// cancel: record the request (a reader), poke this node's supervisor, wait for the
+///   execution to end, answer its cancellation state (R-SAFE-6).
+/// locks: who holds which per-asset lock (the lock-manager).
 #pragma once
 
 #include <map>
@@ -27,33 +30,34 @@ struct gateway_settings {
   lease_sizing lease;                    // of pre-claimed immediate executions
   int64_t max_wait_ms = 3600 * 1000;     // cap on a wait request's timeout
   int64_t immediate_margin_ms = 30000;   // beyond the execution timeout
+  int64_t max_cancel_wait_ms = 60000;    // cap on a cancel request's wait
   waiter_settings waiter;
+};
+
+/// The actors the gateway talks to.
+struct gateway_peers {
+  admission_actor admission;          // inserts executions
+  std::vector<reader_actor> readers;  // status reads, cancellation requests (round robin)
+  event_bus_actor bus;                // event subscriptions
+  worker_supervisor_actor supervisor; // runs immediate executions, is poked for the rest
+  dlq_actor dlq;                      // dead-letter queue reads and bookkeeping
+  lock_manager_actor locks;           // lock listing
 };
 
 struct gateway_state {
   static inline const char* name = "gateway";
   gateway_settings settings;
-  admission_actor admission;
-  std::vector<reader_actor> readers;
+  gateway_peers peers;
   size_t next_reader = 0;
-  event_bus_actor bus;
-  worker_supervisor_actor supervisor;
-  dlq_actor dlq;
   std::mt19937_64 rng{std::random_device{}()};
   bool draining = false; // node shutting down: no new submits
   reader_actor reader(); // round robin
 };
 
-/// @param settings  node name, limits, timeout policies
-/// @param admission inserts executions
-/// @param readers   answer status reads (round robin)
-/// @param bus       event subscriptions
-/// @param supervisor runs immediate executions, is poked for background ones
-/// @param dlq       dead-letter queue reads and bookkeeping
+/// @param settings node name, limits, timeout policies
+/// @param peers    admission, readers, bus, supervisor, DLQ keeper, lock-manager
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
-                                     gateway_settings settings, admission_actor admission,
-                                     std::vector<reader_actor> readers, event_bus_actor bus,
-                                     worker_supervisor_actor supervisor, dlq_actor dlq);
+                                     gateway_settings settings, gateway_peers peers);
 
 /// True for a canonical lowercase or uppercase 8-4-4-4-12 hex UUID.
 bool valid_uuid(const std::string& s);

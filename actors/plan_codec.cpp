@@ -544,6 +544,10 @@ bool can_parallelize(const plan&) {
   return false;
 }
 
+std::string timeout_policy_id(const plan& p) {
+  return to_string(p.sla) + "_" + to_string(p.action_cls);
+}
+
 execution_mode decide_mode(const plan& p, requested_mode requested, int64_t default_step_ms) {
   switch (requested) {
     case requested_mode::immediate:

@@ -89,6 +89,9 @@ constexpr int64_t immediate_threshold_ms = 10000;
 /// immediate when the estimate is below immediate_threshold_ms, background otherwise.
 execution_mode decide_mode(const plan& p, requested_mode requested, int64_t default_step_ms);
 
+/// The timeout_policies row of a plan: "{sla}_{action_class}", e.g. "fast_read".
+std::string timeout_policy_id(const plan& p);
+
 /// Tenant ids, principals, environments: ^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$
 bool valid_identifier(std::string_view s);
 

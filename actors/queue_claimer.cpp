@@ -30,6 +30,14 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
     [=](stats_atom, int32_t min_samples) {
       return to_result(self->state.store->refresh_step_stats(min_samples));
     },
+    [=](const cancel_poll_request& req) -> caf::result<cancel_batch> {
+      std::vector<caf::error> broken;
+      auto r = self->state.store->cancel_poll(req.node, req.lease, &broken);
+      for (auto& err : broken)
+        logging::write(*logging::get("queue"), spdlog::level::err,
+                       "execution to cancel cannot be decoded", {{"error", to_string(err)}});
+      return to_result(std::move(r));
+    },
     [=](const release_request& req) -> caf::result<renewed> {
       auto r = self->state.store->release(req.node, req.leases);
       if (!r)

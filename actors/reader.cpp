@@ -10,6 +10,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
   self->state.store = std::make_unique<read_store>(*self->state.db);
   return {
     [=](const status_request& req) { return to_result(self->state.store->status(req)); },
+    [=](const cancel_request& req) { return to_result(self->state.store->cancel(req)); },
     [=](const load_request& req) {
       return to_result(self->state.store->load(req.execution_id));
     },

@@ -1,4 +1,5 @@
-/// Reader: answers status reads and snapshot loads from PostgreSQL. Spawned
+/// Reader: answers status reads and snapshot loads from PostgreSQL, and records
+/// cancellation requests (one small write, answered with the state it reads back). Spawned
 /// detached (it blocks on its own connection); the node runs a few of them.
 #pragma once
 

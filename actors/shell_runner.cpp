@@ -19,6 +19,10 @@ step_result run(const run_step& req, const shell_runner_settings& settings,
               {"STAGEE_IDEMPOTENCY_KEY", req.idempotency_key},
               {"STAGEE_REQUEST_ID", req.request_id},
               {"STAGEE_FENCE", std::to_string(req.fence)}};
+  if (!req.lock_key.empty()) { // the target's lock: a target can refuse stale holders
+    spec.env.emplace_back("STAGEE_LOCK_KEY", req.lock_key);
+    spec.env.emplace_back("STAGEE_LOCK_FENCE", std::to_string(req.lock_fence));
+  }
   spec.timeout = std::chrono::milliseconds{req.timeout_ms};
   spec.kill_grace = std::chrono::milliseconds{settings.kill_grace_ms};
   spec.output_cap = static_cast<size_t>(req.output_cap_bytes);

@@ -5,7 +5,9 @@
 /// The command is an argv array (no shell); `{{target}}` in an argument is replaced
 /// by the target ref. The child gets STAGEE_EXECUTION_ID, STAGEE_STEP,
 /// STAGEE_ATTEMPT, STAGEE_TARGET, STAGEE_IDEMPOTENCY_KEY, STAGEE_REQUEST_ID and
-/// STAGEE_FENCE (the owner's fencing token: a target can refuse stale owners).
+/// STAGEE_FENCE (the owner's fencing token: a target can refuse stale owners) and,
+/// when the target is locked, STAGEE_LOCK_KEY and STAGEE_LOCK_FENCE (the lock's
+/// fencing token, increasing per key on every grant).
 #pragma once
 
 #include <atomic>

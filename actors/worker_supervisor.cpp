@@ -27,8 +27,10 @@ void spawn_child(self_ptr self, execution_record rec, trigger first, bool immedi
                  held_lease lease, restart_log restarts = {}) {
   auto& st = self->state;
   auto id = rec.execution_id;
-  auto child = self->spawn<caf::monitored>(execution, rec, std::move(first), st.settings.exec, st.bus,
-                                           caf::actor_cast<worker_supervisor_actor>(self));
+  execution_peers peers{st.peers.bus, caf::actor_cast<worker_supervisor_actor>(self),
+                        st.peers.locks, st.peers.timeouts};
+  auto child = self->spawn<caf::monitored>(execution, rec, std::move(first), st.settings.exec,
+                                           std::move(peers));
   st.by_address[child.address()] = id;
   st.children[id] = supervised_child{child, std::move(rec), std::move(restarts), immediate, lease};
 }
@@ -63,18 +65,23 @@ trigger first_trigger(const supervisor_settings& s, const execution_record& rec)
   return t;
 }
 
+/// Our own lease expired and we claimed the execution again with a new fence: the
+/// old actor's writes would all be refused. Replace it.
+void replace_stale_child(self_ptr self, const stored_execution& s) {
+  auto& children = self->state.children;
+  auto old = children.find(s.record.execution_id);
+  if (old == children.end())
+    return;
+  logging::write(lg(), spdlog::level::warn, "re-claimed own expired lease; restarting actor",
+                 {{"exec_id", s.record.execution_id}, {"fence", s.record.fence}});
+  self->state.by_address.erase(old->second.handle.address());
+  self->send_exit(old->second.handle, caf::exit_reason::kill);
+  children.erase(old);
+}
+
 void adopt(self_ptr self, std::vector<stored_execution>& batch, steady::time_point sent) {
   for (auto& s : batch) {
-    auto& children = self->state.children;
-    if (auto old = children.find(s.record.execution_id); old != children.end()) {
-      // Our own lease expired and we claimed it again with a new fence: the old
-      // actor's writes would all be refused. Replace it.
-      logging::write(lg(), spdlog::level::warn, "re-claimed own expired lease; restarting actor",
-                     {{"exec_id", s.record.execution_id}, {"fence", s.record.fence}});
-      self->state.by_address.erase(old->second.handle.address());
-      self->send_exit(old->second.handle, caf::exit_reason::kill);
-      children.erase(old);
-    }
+    replace_stale_child(self, s);
     auto rec = to_record(s);
     if (!rec) {
       logging::write(lg(), spdlog::level::err, "claimed execution cannot run",
@@ -104,7 +111,7 @@ void claim(self_ptr self) {
   st.claiming = true;
   claim_request req{st.settings.node, free, st.settings.lease};
   auto sent = steady::now(); // the database granted the leases after this
-  self->request(st.queue, std::chrono::seconds(30), req)
+  self->request(st.peers.queue, std::chrono::seconds(30), req)
     .then(
       [=](claimed_batch& batch) {
         self->state.claiming = false;
@@ -156,10 +163,11 @@ void exhaust(self_ptr self, const std::string& id, supervised_child& c, int32_t 
                  {{"exec_id", id}, {"renewals", c.lease.renewals}, {"cap", cap}, {"sla_class", sla},
                   {"lease_ms", c.record.lease_ms}, {"worker_id", self->state.settings.node}});
   c.stopping = true;
-  self->send(c.handle,
-             stop_execution{"lease_renewals_exhausted",
-                            "lease renewed " + std::to_string(c.lease.renewals) + " times, the cap of the "
-                              + sla + " SLA; the execution ran longer than its SLA allows"});
+  stop_execution stop;
+  stop.error_class = "lease_renewals_exhausted";
+  stop.message = "lease renewed " + std::to_string(c.lease.renewals) + " times, the cap of the "
+                 + sla + " SLA; the execution ran longer than its SLA allows";
+  self->send(c.handle, std::move(stop));
 }
 
 /// Margin before expiry at which an execution whose lease will not be renewed
@@ -178,7 +186,10 @@ void abandon(self_ptr self, const std::string& id, supervised_child& c) {
                  {{"exec_id", id}, {"renewals", c.lease.renewals}, {"lease_ms", c.record.lease_ms},
                   {"worker_id", self->state.settings.node}});
   c.stopping = true;
-  self->send(c.handle, stop_execution{"", "lease renewal overdue"});
+  stop_execution stop;
+  stop.kind = stop_kind::abandon;
+  stop.message = "lease renewal overdue";
+  self->send(c.handle, std::move(stop));
 }
 
 /// Renews, in one request, every lease past a third of its length whose renewal
@@ -213,7 +224,7 @@ void renew(self_ptr self) {
   // No longer than a third of the shortest lease: a late answer is no answer.
   auto timeout = std::min(milliseconds{30000}, std::max(milliseconds{shortest / 3},
                                                         milliseconds{100}));
-  self->request(st.leases, timeout, std::move(req))
+  self->request(st.peers.leases, timeout, std::move(req))
     .then(
       [=](renewed& r) {
         self->state.renewing = false;
@@ -236,9 +247,71 @@ void renew(self_ptr self) {
       });
 }
 
+/// Carries out cancellation requests: stops (cancel) the executions this node runs
+/// that have one; claims and cancels the requested ones nobody holds.
+void poll_cancels(self_ptr self) {
+  auto& st = self->state;
+  if (st.draining)
+    return;
+  if (st.cancel_polling) {
+    st.cancel_again = true;
+    return;
+  }
+  st.cancel_polling = true;
+  st.last_cancel_poll = steady::now();
+  auto sent = steady::now();
+  self->request(st.peers.queue, std::chrono::seconds(30),
+                cancel_poll_request{st.settings.node, st.settings.lease})
+    .then(
+      [=](cancel_batch& b) {
+        auto& st = self->state;
+        st.cancel_polling = false;
+        for (auto& n : b.owned) {
+          auto i = st.children.find(n.execution_id);
+          if (i == st.children.end() || i->second.cancelling)
+            continue; // not (or no longer) running here; its lease will lapse
+          i->second.cancelling = true;
+          logging::write(lg(), spdlog::level::info, "cancellation requested; stopping execution",
+                         {{"exec_id", n.execution_id}, {"cancel_requested_by", n.by},
+                          {"worker_id", st.settings.node}});
+          stop_execution stop;
+          stop.kind = stop_kind::cancel;
+          stop.by = n.by;
+          stop.message = n.reason;
+          self->send(i->second.handle, std::move(stop));
+        }
+        for (size_t k = 0; k < b.claimed.size(); ++k) {
+          auto& s = b.claimed[k];
+          replace_stale_child(self, s);
+          auto rec = to_record(s);
+          if (!rec) {
+            logging::write(lg(), spdlog::level::err, "execution to cancel cannot run",
+                           {{"exec_id", s.record.execution_id}, {"error", to_string(rec.error())}});
+            continue;
+          }
+          auto& n = b.claimed_notices[k];
+          logging::write(lg(), spdlog::level::info, "claimed execution to cancel it",
+                         {{"exec_id", n.execution_id}, {"cancel_requested_by", n.by},
+                          {"status", to_string(rec->snapshot.status)}, {"fence", rec->fence},
+                          {"worker_id", st.settings.node}});
+          spawn_child(self, std::move(*rec), cancellation(n.by, n.reason), false,
+                      held_lease{sent});
+          st.children[n.execution_id].cancelling = true;
+        }
+        if (std::exchange(st.cancel_again, false))
+          poll_cancels(self);
+      },
+      [=](caf::error& err) {
+        self->state.cancel_polling = false;
+        logging::write(lg(), spdlog::level::warn, "cancellation poll failed",
+                       {{"error", self->system().render(err)}});
+      });
+}
+
 /// Tick period: the claim interval, shorter when a lease needs closer watching.
 milliseconds tick_period(const supervisor_state& st) {
-  auto period = milliseconds{st.settings.claim_interval_ms};
+  auto period = std::min(milliseconds{st.settings.claim_interval_ms},
+                         milliseconds{st.settings.cancel_poll_ms});
   for (auto& [id, c] : st.children)
     if (c.record.lease_ms > 0) {
       auto lease = milliseconds{c.record.lease_ms};
@@ -315,7 +388,7 @@ void drain_step(self_ptr self) {
   }
   release_request req{st.settings.node, std::move(st.released)};
   st.released.clear();
-  self->request(st.queue, std::chrono::seconds(30), std::move(req))
+  self->request(st.peers.queue, std::chrono::seconds(30), std::move(req))
     .then([=](renewed& r) { finish(static_cast<int32_t>(r.renewed_ids.size())); },
           [=](caf::error& err) {
             logging::write(lg(), spdlog::level::warn, "releasing leases failed; they expire",
@@ -353,7 +426,7 @@ void restart(self_ptr self, const std::string& id, const caf::error& reason) {
   logging::write(lg(), spdlog::level::err, "execution actor crashed",
                  {{"exec_id", id}, {"reason", self->system().render(reason)},
                   {"restarts_in_window", restarts.size()}});
-  self->request(st.reader, std::chrono::seconds(30), load_request{id})
+  self->request(st.peers.reader, std::chrono::seconds(30), load_request{id})
     .then(
       [=](stored_execution& s) {
         auto& children = self->state.children;
@@ -421,14 +494,10 @@ int32_t supervisor_state::background_running() const {
 }
 
 worker_supervisor_actor::behavior_type
-worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor bus,
-                  queue_actor queue, queue_actor leases, reader_actor reader) {
+worker_supervisor(self_ptr self, supervisor_settings settings, supervisor_peers peers) {
   auto& st = self->state;
   st.settings = std::move(settings);
-  st.bus = std::move(bus);
-  st.queue = std::move(queue);
-  st.leases = std::move(leases);
-  st.reader = std::move(reader);
+  st.peers = std::move(peers);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   // Children are monitored, not linked: on shutdown stop them, then ourselves.
   self->set_exit_handler([=](caf::exit_msg& em) {
@@ -450,11 +519,15 @@ worker_supervisor(self_ptr self, supervisor_settings settings, event_bus_actor b
     },
     [=](const execution_done& d) { done(self, d); },
     [=](poll_atom) { claim(self); },
+    [=](cancel_atom) { poll_cancels(self); },
     [=](drain_atom) { return drain(self); },
     [=](const execution_released& r) { released(self, r); },
     [=](caf::tick_atom) {
       claim(self);
       renew(self);
+      if (steady::now() - self->state.last_cancel_poll
+          >= milliseconds{self->state.settings.cancel_poll_ms})
+        poll_cancels(self);
       self->delayed_send(self, tick_period(self->state), caf::tick_atom::value);
     },
   };

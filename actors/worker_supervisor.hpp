@@ -12,6 +12,9 @@
 /// - monitors its children: one that crashes is restarted from its last committed
 ///   snapshot (loaded from PostgreSQL), at most restart_intensity times within
 ///   restart_period_ms, then the execution fails (restart_limit_exceeded);
+/// - carries out cancellation requests (R-SAFE-6), polled every cancel_poll_ms (and
+///   at once when this node's gateway records one): its own executions are stopped
+///   and cancelled; executions nobody holds are claimed and cancelled;
 /// - fails claimed executions that waited longer than their SLA's queue deadline
 ///   (queue_timeout) instead of starting them.
 #pragma once
@@ -33,6 +36,7 @@ struct supervisor_settings {
   int32_t capacity = 64;                  // background executions run at once
   lease_sizing lease;                     // how claimed leases are sized
   int64_t claim_interval_ms = 500;        // queue poll period when idle
+  int64_t cancel_poll_ms = 500;           // cancellation request poll period
   std::map<sla_class, int32_t> renewal_caps{{sla_class::fast, 1},          // R-Q-2
                                             {sla_class::medium, 3},
                                             {sla_class::long_running, 10}};
@@ -59,16 +63,25 @@ struct supervised_child {
   std::vector<std::chrono::steady_clock::time_point> restarts; // within the window
   bool immediate = false;
   held_lease lease;
-  bool stopping = false; // stop_execution sent (renewal cap reached or overdue)
+  bool stopping = false;   // stop_execution sent (renewal cap reached or overdue): no renewals
+  bool cancelling = false; // stop_execution(cancel) sent
+};
+
+/// The actors the supervisor talks to.
+struct supervisor_peers {
+  event_bus_actor bus;              // journal for the execution actors
+  queue_actor queue;                // claims, releases, cancellation polls
+  queue_actor leases;               // renewals (own database session: a slow claim
+                                    // never delays a renewal)
+  reader_actor reader;              // snapshot loads for restarts
+  lock_manager_actor locks;         // for the execution actors
+  timeout_scheduler_actor timeouts; // for the execution actors
 };
 
 struct supervisor_state {
   static inline const char* name = "worker-supervisor";
   supervisor_settings settings;
-  event_bus_actor bus;
-  queue_actor queue;  // claims, releases
-  queue_actor leases; // renewals (own database session)
-  reader_actor reader;
+  supervisor_peers peers;
   std::map<std::string, supervised_child> children;          // by execution id
   std::map<caf::actor_addr, std::string> by_address;
   std::map<std::string, caf::typed_response_promise<execution_done>> waiting;
@@ -79,18 +92,16 @@ struct supervisor_state {
   std::vector<lease_ref> released; // handed back by draining children
   bool claim_again = false;
   bool renewing = false; // a renew request is in flight
+  bool cancel_polling = false; // a cancellation poll is in flight
+  bool cancel_again = false;   // poll again when it returns
+  std::chrono::steady_clock::time_point last_cancel_poll;
   int32_t background_running() const;
 };
 
 /// @param settings node name, capacity, lease and timer settings
-/// @param bus      journal for the execution actors
-/// @param queue    claims and releases
-/// @param leases   lease renewals (a queue actor of its own, so a slow claim never
-///                 delays a renewal)
-/// @param reader   snapshot loads for restarts
+/// @param peers    journal, queue sessions, reader, lock-manager, timeout-scheduler
 worker_supervisor_actor::behavior_type
 worker_supervisor(worker_supervisor_actor::stateful_pointer<supervisor_state> self,
-                  supervisor_settings settings, event_bus_actor bus, queue_actor queue,
-                  queue_actor leases, reader_actor reader);
+                  supervisor_settings settings, supervisor_peers peers);
 
 } // namespace stagee

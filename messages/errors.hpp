@@ -26,6 +26,7 @@ enum class stagee_errc : uint8_t {
   deadline_exceeded,   // a wait or immediate run hit its deadline
   shutting_down,       // the node is stopping and accepts no new work
   internal,            // a bug: report it
+  resource_busy,       // a target's lock is held by another execution (immediate submit)
 };
 
 } // namespace stagee

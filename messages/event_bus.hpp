@@ -31,22 +31,28 @@ struct journal_append {
   std::vector<int32_t> changed_runs;
   std::vector<step_output> outputs;
   std::vector<execution_event> events;
+  bool cancel_check = false; // a run starts: count a cancellation check (R-SAFE-6)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_append& x) {
   return f(caf::meta::type_name("journal_append"), x.node, x.fence, x.expected_seq, x.snapshot,
-           x.changed_runs, x.outputs, x.events);
+           x.changed_runs, x.outputs, x.events, x.cancel_check);
 }
 
+/// A committed write, with the execution's pending cancellation request, if any
+/// (read in the same transaction: the check between steps).
 struct journal_committed {
   std::string execution_id;
   int64_t last_seq = 0;
+  std::string cancel_requested_by; // empty: no cancellation requested
+  std::string cancel_reason;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_committed& x) {
-  return f(caf::meta::type_name("journal_committed"), x.execution_id, x.last_seq);
+  return f(caf::meta::type_name("journal_committed"), x.execution_id, x.last_seq,
+           x.cancel_requested_by, x.cancel_reason);
 }
 
 using event_bus_actor = caf::typed_actor<

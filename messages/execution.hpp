@@ -165,6 +165,19 @@ typename Inspector::result_type inspect(Inspector& f, step_output& x) {
            x.stderr_text, x.truncated, x.error);
 }
 
+/// A granted per-asset lock (messages/locks.hpp): its key, target and the fencing
+/// token of this grant (passed to the step as STAGEE_LOCK_FENCE).
+struct lock_grant {
+  std::string key;
+  std::string target;
+  int64_t fence = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lock_grant& x) {
+  return f(caf::meta::type_name("lock_grant"), x.key, x.target, x.fence);
+}
+
 /// Identity and frozen plan of an execution; everything a worker needs to run it.
 struct execution_record {
   std::string execution_id;
@@ -180,13 +193,17 @@ struct execution_record {
   int64_t fence = 0;           // fencing token of this owner's queue lease
   int64_t queue_wait_ms = -1;  // enqueue -> this claim (claims only; -1 otherwise)
   int64_t lease_ms = 0;        // length of this owner's queue lease (0: unknown)
+  int64_t execution_timeout_ms = 0; // SLA budget from start to end (timeout policy)
+  int64_t deadline_in_ms = -1; // time left to the stored deadline when loaded (-1: not started)
+  std::vector<lock_grant> locks; // held by this owner (empty: none yet, or none needed)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, execution_record& x) {
   return f(caf::meta::type_name("execution_record"), x.execution_id, x.tenant_id,
            x.actor_id, x.plan_hash, x.idempotency_key, x.mode, x.step_timeout_ms,
-           x.frozen_plan, x.snapshot, x.request_id, x.fence, x.queue_wait_ms, x.lease_ms);
+           x.frozen_plan, x.snapshot, x.request_id, x.fence, x.queue_wait_ms, x.lease_ms,
+           x.execution_timeout_ms, x.deadline_in_ms, x.locks);
 }
 
 /// An execution as loaded from PostgreSQL: the record without its parsed plan

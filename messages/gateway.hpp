@@ -13,6 +13,7 @@
 
 #include "messages/dlq.hpp"
 #include "messages/execution.hpp"
+#include "messages/locks.hpp"
 #include "messages/optional.hpp"
 
 namespace stagee {
@@ -141,6 +142,39 @@ typename Inspector::result_type inspect(Inspector& f, subscribed& x) {
   return f(caf::meta::type_name("subscribed"), x.execution_id, x.replayed);
 }
 
+/// Cancel an execution (R-SAFE-6), on whichever node owns it. Idempotent: the first
+/// request is recorded, later ones change nothing, and every one replies with the
+/// same final state once the execution has ended (or what is known after the wait).
+struct cancel_request {
+  std::string tenant_id; // empty: any tenant (until authentication lands)
+  std::string execution_id;
+  std::string principal;
+  std::string reason;
+  int64_t wait_ms = 10000; // how long to wait for the execution to end
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_request& x) {
+  return f(caf::meta::type_name("cancel_request"), x.tenant_id, x.execution_id, x.principal,
+           x.reason, x.wait_ms);
+}
+
+struct cancel_reply {
+  std::string execution_id;
+  execution_status status = execution_status::pending;
+  std::string cancelled_by; // set with cancelled_at once cancelled
+  std::string cancelled_at; // ISO 8601 UTC, database clock
+  std::string requested_by; // first principal that asked
+  std::string requested_at;
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_reply& x) {
+  return f(caf::meta::type_name("cancel_reply"), x.execution_id, x.status, x.cancelled_by,
+           x.cancelled_at, x.requested_by, x.requested_at, x.reason);
+}
+
 using gateway_actor = caf::typed_actor<
   // Validate, deduplicate and admit a plan; immediate mode replies when it ended.
   caf::replies_to<submit_request>::with<submit_reply>,
@@ -155,6 +189,10 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<dlq_entry_request>::with<dlq_entry>,
   caf::replies_to<dlq_summary_request>::with<dlq_summary>,
   caf::replies_to<dlq_requeue_request>::with<submit_reply>,
+  // Cancel an execution; replies once it ended or the wait is over.
+  caf::replies_to<cancel_request>::with<cancel_reply>,
+  // Per-asset locks held now (who, since when, fence, expiry).
+  caf::replies_to<locks_request>::with<lock_list>,
   // Node shutting down: refuse new submits with shutting_down.
   caf::reacts_to<caf::atom_constant<caf::atom("drain")>>>;
 

@@ -10,10 +10,10 @@ namespace stagee {
 namespace {
 
 // Names are the PostgreSQL enum labels and JSON values; keep them in enum order.
-constexpr std::array<const char*, 12> errc_names{
+constexpr std::array<const char*, 13> errc_names{
   "no_error",    "invalid_plan",      "plan_too_large", "invalid_request",
   "not_found",   "db_unavailable",    "idempotency_conflict", "illegal_transition",
-  "owner_lost",  "deadline_exceeded", "shutting_down",  "internal"};
+  "owner_lost",  "deadline_exceeded", "shutting_down",  "internal", "resource_busy"};
 constexpr std::array<const char*, 3> action_class_names{"read", "modify", "deploy"};
 constexpr std::array<const char*, 3> sla_class_names{"fast", "medium", "long"};
 constexpr std::array<const char*, 2> executor_names{"noop", "shell"};
@@ -213,6 +213,19 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<dlq_requeue_request>(cfg, "stagee::dlq_requeue_request");
   add<run_step>(cfg, "stagee::run_step");
   add<step_result>(cfg, "stagee::step_result");
+  add<lock_grant>(cfg, "stagee::lock_grant");
+  add<lock_spec>(cfg, "stagee::lock_spec");
+  add<acquire_locks>(cfg, "stagee::acquire_locks");
+  add<locks_outcome>(cfg, "stagee::locks_outcome");
+  add<locks_request>(cfg, "stagee::locks_request");
+  add<lock_list>(cfg, "stagee::lock_list");
+  add<arm_deadline>(cfg, "stagee::arm_deadline");
+  add<disarm_deadline>(cfg, "stagee::disarm_deadline");
+  add<deadline_due>(cfg, "stagee::deadline_due");
+  add<cancel_request>(cfg, "stagee::cancel_request");
+  add<cancel_reply>(cfg, "stagee::cancel_reply");
+  add<cancel_poll_request>(cfg, "stagee::cancel_poll_request");
+  add<cancel_batch>(cfg, "stagee::cancel_batch");
   cfg.add_error_category(caf::atom("stagee"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            auto s = "stagee_error(" + to_string(static_cast<stagee_errc>(code));

@@ -13,6 +13,7 @@
 #include "messages/event_bus.hpp"
 #include "messages/execution.hpp"
 #include "messages/gateway.hpp"
+#include "messages/locks.hpp"
 
 namespace stagee {
 
@@ -39,12 +40,13 @@ struct admit_request {
   std::string timeout_policy_id;
   std::string node;              // background: empty (anyone claims); immediate: this node
   lease_sizing lease;            // sizes the lease of a pre-claimed (immediate) queue row
+  std::vector<lock_spec> locks;  // immediate: taken in the admission transaction
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admit_request& x) {
   return f(caf::meta::type_name("admit_request"), x.record, x.canonical_json, x.events,
-           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease);
+           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease, x.locks);
 }
 
 struct admit_reply {
@@ -54,12 +56,13 @@ struct admit_reply {
   execution_mode mode = execution_mode::immediate;
   bool duplicate = false;
   int64_t lease_ms = 0; // length of the pre-claimed lease (new immediate executions)
+  std::vector<lock_grant> locks; // granted with it
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admit_reply& x) {
   return f(caf::meta::type_name("admit_reply"), x.execution_id, x.status, x.plan_hash,
-           x.mode, x.duplicate, x.lease_ms);
+           x.mode, x.duplicate, x.lease_ms, x.locks);
 }
 
 using admission_actor = caf::typed_actor<
@@ -80,6 +83,9 @@ typename Inspector::result_type inspect(Inspector& f, load_request& x) {
 
 using reader_actor = caf::typed_actor<
   caf::replies_to<status_request>::with<status_reply>,
+  // Records a cancellation request (first one wins; none on a terminal execution)
+  // and replies with the execution's cancellation state.
+  caf::replies_to<cancel_request>::with<cancel_reply>,
   caf::replies_to<load_request>::with<stored_execution>>;
 
 /// Claim up to max_count runnable executions for node (FOR UPDATE SKIP LOCKED),
@@ -181,12 +187,49 @@ typename Inspector::result_type inspect(Inspector& f, reaped& x) {
 /// of actions refreshed.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
+/// A cancellation requested for an execution (executions.cancel_requested_*).
+struct cancel_notice {
+  std::string execution_id;
+  std::string by;     // principal that asked first
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_notice& x) {
+  return f(caf::meta::type_name("cancel_notice"), x.execution_id, x.by, x.reason);
+}
+
+/// Find requested cancellations that a node must carry out: those of executions it
+/// holds the lease of (owned), and those of executions nobody holds (queued,
+/// waiting for a lock, or freed by the reaper), which it claims to cancel them.
+struct cancel_poll_request {
+  std::string node;
+  lease_sizing lease;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_poll_request& x) {
+  return f(caf::meta::type_name("cancel_poll_request"), x.node, x.lease);
+}
+
+struct cancel_batch {
+  std::vector<cancel_notice> owned;
+  std::vector<stored_execution> claimed; // claimed by this poll, to be cancelled
+  std::vector<cancel_notice> claimed_notices; // same order as claimed
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_batch& x) {
+  return f(caf::meta::type_name("cancel_batch"), x.owned, x.claimed, x.claimed_notices);
+}
+
 using queue_actor = caf::typed_actor<
   caf::replies_to<claim_request>::with<claimed_batch>,
   caf::replies_to<renew_request>::with<renewed>,
   // Replies with the ids released (still held with the given fence).
   caf::replies_to<release_request>::with<renewed>,
   caf::replies_to<reap_request>::with<reaped>,
-  caf::replies_to<stats_atom, int32_t>::with<int32_t>>;
+  caf::replies_to<stats_atom, int32_t>::with<int32_t>,
+  caf::replies_to<cancel_poll_request>::with<cancel_batch>>;
 
 } // namespace stagee

@@ -9,7 +9,9 @@
 #include "messages/event_bus.hpp"
 #include "messages/execution.hpp"
 #include "messages/gateway.hpp"
+#include "messages/locks.hpp"
 #include "messages/store.hpp"
+#include "messages/timeouts.hpp"
 #include "messages/worker.hpp"
 
 namespace stagee {

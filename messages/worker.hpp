@@ -18,6 +18,7 @@ namespace stagee {
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 /// Run an admitted immediate execution on this node; the reply comes when it is
 /// terminal.
@@ -52,18 +53,28 @@ typename Inspector::result_type inspect(Inspector& f, execution_released& x) {
   return f(caf::meta::type_name("execution_released"), x.execution_id);
 }
 
-/// Sent by the supervisor to an execution that must end now (its lease may not be
-/// renewed any more): the running step's process group is stopped, no further run
-/// starts, and the execution fails with error_class. An empty error_class
-/// abandons it instead (renewal overdue): stop the step, quit, write nothing.
+/// How stop_execution ends an execution.
+enum class stop_kind : uint8_t {
+  fail,    // fail with error_class (renewal cap, execution deadline)
+  cancel,  // cancelled on request (R-SAFE-6): the running run is cancelled, later ones skipped
+  abandon, // renewal overdue: stop the step, quit, write nothing (the next owner resumes)
+};
+
+/// Sent to an execution that must end now: the running step's process group is
+/// stopped (TERM, grace, KILL), no further run starts, and the execution ends as
+/// `kind` says once the stopped run's result (or the write in flight) is committed.
 struct stop_execution {
-  std::string error_class;
-  std::string message;
+  stop_kind kind = stop_kind::fail;
+  std::string error_class; // fail
+  std::string message;     // fail: error message; cancel: the reason given
+  std::string by;          // cancel: who asked ("principal:NAME"); else this node
+  bool timed_out = false;  // fail: the running run ends timed_out (execution deadline)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stop_execution& x) {
-  return f(caf::meta::type_name("stop_execution"), x.error_class, x.message);
+  return f(caf::meta::type_name("stop_execution"), x.kind, x.error_class, x.message, x.by,
+           x.timed_out);
 }
 
 /// Outcome of a drain: executions that ended, and ones handed back to the queue.
@@ -89,6 +100,8 @@ using worker_supervisor_actor = caf::typed_actor<
   caf::replies_to<drain_atom>::with<drained>,
   // An execution actor stopped between runs while draining (sent by the child).
   caf::reacts_to<execution_released>,
+  // Cancellations were requested: look for them now (also on a timer).
+  caf::reacts_to<cancel_atom>,
   // Internal timer: periodic claim and lease renewal.
   caf::reacts_to<caf::tick_atom>>;
 
@@ -117,13 +130,15 @@ struct run_step {
   int64_t output_cap_bytes = 0;
   std::string request_id; // correlation id, passed to the process as STAGEE_REQUEST_ID
   int64_t fence = 0;      // owner's fencing token, passed as STAGEE_FENCE
+  std::string lock_key;   // the target's lock (empty: none), STAGEE_LOCK_KEY
+  int64_t lock_fence = 0; // its fencing token, STAGEE_LOCK_FENCE
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_step& x) {
   return f(caf::meta::type_name("run_step"), x.execution_id, x.run_index, x.step_name,
            x.target, x.attempt, x.argv, x.idempotency_key, x.timeout_ms,
-           x.output_cap_bytes, x.request_id, x.fence);
+           x.output_cap_bytes, x.request_id, x.fence, x.lock_key, x.lock_fence);
 }
 
 struct step_result {

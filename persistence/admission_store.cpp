@@ -4,6 +4,7 @@
 #include <set>
 
 #include "messages/errors.hpp"
+#include "persistence/lock_store.hpp"
 #include "persistence/snapshot_codec.hpp"
 #include "persistence/statements.hpp"
 
@@ -65,6 +66,29 @@ void add_children(const admit_request& r, json& steps, json& events, json& queue
 
 using key = std::pair<std::string, std::string>; // tenant, idempotency key
 
+/// Immediate executions take their locks in the admission transaction (their queue
+/// rows are pre-claimed by this node): one whose targets are locked is withdrawn and
+/// answered resource_busy, so nothing of it remains and its key stays usable.
+void take_immediate_locks(pqxx::work& txn, const std::vector<admit_request>& batch,
+                          const std::map<std::string, size_t>& new_ones,
+                          std::vector<caf::expected<admit_reply>>& out) {
+  for (auto& r : batch) {
+    auto i = new_ones.find(r.record.execution_id);
+    if (i == new_ones.end() || r.node.empty() || r.locks.empty())
+      continue;
+    auto got = take_locks(txn, r.record.execution_id, r.node, r.locks);
+    if (got.granted) {
+      out[i->second]->locks = std::move(got.grants);
+      continue;
+    }
+    txn.exec_prepared(stmt::admit_withdraw, r.record.execution_id);
+    out[i->second] = make_stagee_error(
+      stagee_errc::resource_busy, "targets",
+      "a target is locked: " + busy_message(got.holder)
+        + "; retry when it ends, or submit in background mode to wait for the lock");
+  }
+}
+
 } // namespace
 
 admission_store::admission_store(db_session& db, admission_settings settings)
@@ -104,7 +128,7 @@ admission_store::admit(const std::vector<admit_request>& batch) {
         add_children(r, steps, events, queue);
         new_ones[rec.execution_id] = out.size();
         out.emplace_back(admit_reply{rec.execution_id, rec.snapshot.status, rec.plan_hash,
-                                     rec.mode, false, 0});
+                                     rec.mode, false, 0, {}});
         continue;
       }
       auto i = existing.find({rec.tenant_id, rec.idempotency_key});
@@ -128,6 +152,7 @@ admission_store::admit(const std::vector<admit_request>& batch) {
       for (auto row : txn.exec_prepared(stmt::admit_insert_queue, queue.dump()))
         if (!row[1].is_null())
           out[new_ones.at(row[0].as<std::string>())]->lease_ms = row[1].as<int64_t>();
+      take_immediate_locks(txn, batch, new_ones, out);
     }
     return out;
   });

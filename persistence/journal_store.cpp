@@ -1,6 +1,6 @@
 #include "persistence/journal_store.hpp"
 
-#include <set>
+#include <map>
 
 #include "messages/errors.hpp"
 #include "persistence/snapshot_codec.hpp"
@@ -14,7 +14,8 @@ using json = nlohmann::json;
 
 json execution_update(const journal_append& a) {
   auto& s = a.snapshot;
-  bool timed_out = false;
+  // A run that timed out, or the execution's own deadline (R-SAFE-7).
+  bool timed_out = s.error_class == "execution_timeout";
   for (auto& r : s.runs)
     timed_out = timed_out || r.status == step_status::timed_out;
   return json{{"id", s.execution_id},
@@ -29,7 +30,8 @@ json execution_update(const journal_append& a) {
               {"worker_id", a.node},
               {"fence", a.fence},
               {"timed_out", timed_out},
-              {"terminal", is_terminal(s.status)}};
+              {"terminal", is_terminal(s.status)},
+              {"cancel_check", a.cancel_check}};
 }
 
 void add_step_rows(const journal_append& a, json& steps) {
@@ -61,22 +63,23 @@ journal_store::journal_store(db_session& db) : db_(db) {
   // nop
 }
 
-caf::expected<std::vector<bool>>
+caf::expected<std::vector<journal_outcome>>
 journal_store::append(const std::vector<journal_append>& batch) {
   return db_.transact("journal batch", [&](pqxx::work& txn) {
     json updates = json::array();
     for (auto& a : batch)
       updates.push_back(execution_update(a));
-    std::set<std::string> applied;
+    std::map<std::string, journal_outcome> applied;
     for (auto row : txn.exec_prepared(stmt::journal_update_executions, updates.dump()))
-      applied.insert(row[0].as<std::string>());
+      applied[row[0].as<std::string>()] = journal_outcome{true, row[1].as<std::string>(),
+                                                          row[2].as<std::string>()};
     json steps = json::array(), events = json::array(), released = json::array();
     json dead = json::array();
-    std::vector<bool> out;
+    std::vector<journal_outcome> out;
     for (auto& a : batch) {
-      auto ok = applied.count(a.snapshot.execution_id) > 0;
-      out.push_back(ok);
-      if (!ok)
+      auto i = applied.find(a.snapshot.execution_id);
+      out.push_back(i == applied.end() ? journal_outcome{} : i->second);
+      if (i == applied.end())
         continue;
       add_step_rows(a, steps);
       for (auto& ev : a.events)
@@ -100,8 +103,10 @@ journal_store::append(const std::vector<journal_append>& batch) {
       txn.exec_prepared(stmt::journal_update_steps, steps.dump());
     if (!events.empty())
       txn.exec_prepared(stmt::journal_insert_events, events.dump());
-    if (!released.empty())
+    if (!released.empty()) { // queue row first, then locks (the order every writer uses)
       txn.exec_prepared(stmt::journal_release_queue, released.dump());
+      txn.exec_prepared(stmt::journal_release_locks, released.dump());
+    }
     if (!dead.empty()) // after the events: the DLQ row copies their history
       txn.exec_prepared(stmt::journal_insert_dlq, dead.dump());
     return out;

@@ -11,14 +11,23 @@
 
 namespace stagee {
 
+/// What happened to one entry of a batch.
+struct journal_outcome {
+  bool applied = false;            // false: its guard failed (owner_lost)
+  std::string cancel_requested_by; // the execution's pending cancellation request
+  std::string cancel_reason;
+};
+
 class journal_store {
 public:
   explicit journal_store(db_session& db);
 
-  /// Applies a batch holding at most one entry per execution. Element i is true when
-  /// batch[i] was applied, false when its guard failed (another owner journaled
-  /// first: owner_lost). The outer error means nothing was written.
-  caf::expected<std::vector<bool>> append(const std::vector<journal_append>& batch);
+  /// Applies a batch holding at most one entry per execution. Element i says whether
+  /// batch[i] was applied (not: its guard failed, another owner journaled first:
+  /// owner_lost) and carries the execution's pending cancellation request. Terminal
+  /// entries leave the queue and release their locks in the same transaction. The
+  /// outer error means nothing was written.
+  caf::expected<std::vector<journal_outcome>> append(const std::vector<journal_append>& batch);
 
   /// Stored events of an execution with seq > after_seq, in order, at most limit.
   caf::expected<std::vector<execution_event>>

@@ -11,27 +11,28 @@ queue_store::queue_store(db_session& db) : db_(db) {
   // nop
 }
 
-caf::expected<std::vector<stored_execution>>
-queue_store::claim(const std::string& node, int32_t max_count, const lease_sizing& lease,
-                   std::vector<caf::error>* broken) {
-  auto rows = db_.transact("claim queued executions", [&](pqxx::work& txn) {
-    return txn.exec_prepared(stmt::queue_claim, node, max_count, lease.fixed_ms,
-                             lease.buffer_ms);
-  });
-  if (!rows)
-    return rows.error();
+namespace {
+
+/// Decodes claimed rows; rows whose snapshot cannot be decoded go to `broken`.
+std::vector<stored_execution> decode_claimed(const pqxx::result& rows,
+                                             std::vector<caf::error>* broken,
+                                             std::vector<cancel_notice>* notices = nullptr) {
   std::vector<stored_execution> out;
-  for (auto row : *rows) {
+  for (auto row : rows) {
     auto ex = stored_execution_from_row(row);
-    if (ex)
-      out.push_back(std::move(*ex));
-    else if (broken)
-      broken->push_back(ex.error());
+    if (!ex) {
+      if (broken)
+        broken->push_back(ex.error());
+      continue;
+    }
+    if (notices)
+      notices->push_back(cancel_notice{ex->record.execution_id,
+                                       row["cancel_requested_by"].as<std::string>(),
+                                       row["cancel_reason"].as<std::string>()});
+    out.push_back(std::move(*ex));
   }
   return out;
 }
-
-namespace {
 
 std::string lease_rows(const std::vector<lease_ref>& leases) {
   auto rows = nlohmann::json::array();
@@ -50,10 +51,40 @@ std::vector<std::string> first_column(const pqxx::result& rows) {
 
 } // namespace
 
+caf::expected<std::vector<stored_execution>>
+queue_store::claim(const std::string& node, int32_t max_count, const lease_sizing& lease,
+                   std::vector<caf::error>* broken) {
+  auto rows = db_.transact("claim queued executions", [&](pqxx::work& txn) {
+    return txn.exec_prepared(stmt::queue_claim, node, max_count, lease.fixed_ms,
+                             lease.buffer_ms);
+  });
+  if (!rows)
+    return rows.error();
+  return decode_claimed(*rows, broken);
+}
+
 caf::expected<std::vector<std::string>>
 queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases) {
   return db_.transact("renew leases", [&](pqxx::work& txn) {
-    return first_column(txn.exec_prepared(stmt::queue_renew, node, lease_rows(leases)));
+    auto ids = first_column(txn.exec_prepared(stmt::queue_renew, node, lease_rows(leases)));
+    if (!ids.empty()) // the locks of a renewed execution share its lease
+      txn.exec_prepared(stmt::queue_renew_locks, node, nlohmann::json(ids).dump());
+    return ids;
+  });
+}
+
+caf::expected<cancel_batch> queue_store::cancel_poll(const std::string& node,
+                                                     const lease_sizing& lease,
+                                                     std::vector<caf::error>* broken) {
+  return db_.transact("poll cancellation requests", [&](pqxx::work& txn) {
+    cancel_batch out;
+    for (auto r : txn.exec_prepared(stmt::cancel_poll_owned, node))
+      out.owned.push_back(cancel_notice{r[0].as<std::string>(), r[1].as<std::string>(),
+                                        r[2].as<std::string>()});
+    out.claimed = decode_claimed(txn.exec_prepared(stmt::cancel_claim_free, node,
+                                                   lease.fixed_ms, lease.buffer_ms),
+                                 broken, &out.claimed_notices);
+    return out;
   });
 }
 

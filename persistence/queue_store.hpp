@@ -38,6 +38,11 @@ public:
   /// Frees every expired lease (database clock); returns them with their old owners.
   caf::expected<reaped> reap();
 
+  /// Requested cancellations node must carry out: of executions it holds (owned)
+  /// and of free ones, which it claims (claimed, with their requests).
+  caf::expected<cancel_batch> cancel_poll(const std::string& node, const lease_sizing& lease,
+                                          std::vector<caf::error>* broken);
+
   /// Hands leases back to the queue; returns the ids released.
   caf::expected<std::vector<std::string>> release(const std::string& node,
                                                   const std::vector<lease_ref>& leases);

@@ -33,6 +33,8 @@ caf::expected<stored_execution> stored_execution_from_row(const pqxx::row& row) 
   rec.fence = row["fence"].as<int64_t>();
   rec.queue_wait_ms = row["queue_wait_ms"].as<int64_t>();
   rec.lease_ms = row["lease_ms"].as<int64_t>();
+  rec.execution_timeout_ms = row["execution_timeout_ms"].as<int64_t>();
+  rec.deadline_in_ms = row["deadline_in_ms"].as<int64_t>();
   out.plan_json = row["plan_json"].as<std::string>();
   if (row["state_snapshot"].is_null())
     return make_stagee_error(stagee_errc::internal, "state_snapshot",
@@ -88,6 +90,29 @@ caf::expected<stored_execution> read_store::load(const std::string& execution_id
   if (rows->empty())
     return missing(execution_id);
   return stored_execution_from_row((*rows)[0]);
+}
+
+caf::expected<cancel_reply> read_store::cancel(const cancel_request& req) {
+  auto res = db_.transact("record cancellation", [&](pqxx::work& txn) -> caf::expected<cancel_reply> {
+    txn.exec_prepared(stmt::cancel_record, req.execution_id, req.tenant_id, req.principal,
+                      req.reason);
+    auto rows = txn.exec_prepared(stmt::cancel_state, req.execution_id, req.tenant_id);
+    if (rows.empty())
+      return missing(req.execution_id);
+    auto r = rows[0];
+    cancel_reply out;
+    out.execution_id = r[0].as<std::string>();
+    from_string(r[1].as<std::string>(), out.status);
+    out.cancelled_by = r[2].as<std::string>();
+    out.cancelled_at = r[3].as<std::string>();
+    out.requested_by = r[4].as<std::string>();
+    out.requested_at = r[5].as<std::string>();
+    out.reason = r[6].as<std::string>();
+    return out;
+  });
+  if (!res)
+    return res.error();
+  return std::move(*res);
 }
 
 caf::expected<std::vector<timeout_policy>> read_store::timeout_policies() {

@@ -18,6 +18,10 @@ public:
   /// Everything needed to restart the execution's actor from its last snapshot.
   caf::expected<stored_execution> load(const std::string& execution_id);
 
+  /// Records a cancellation request (unless one exists or the execution ended) and
+  /// returns the execution's cancellation state; not_found when missing.
+  caf::expected<cancel_reply> cancel(const cancel_request& req);
+
   /// Every timeout_policies row.
   caf::expected<std::vector<timeout_policy>> timeout_policies();
 

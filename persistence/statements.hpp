@@ -11,6 +11,7 @@ constexpr const char* admit_insert_executions = "admit_insert_executions";
 constexpr const char* admit_find_existing = "admit_find_existing";
 constexpr const char* admit_insert_steps = "admit_insert_steps";
 constexpr const char* admit_insert_queue = "admit_insert_queue";
+constexpr const char* admit_withdraw = "admit_withdraw";
 constexpr const char* journal_update_executions = "journal_update_executions";
 constexpr const char* journal_update_steps = "journal_update_steps";
 constexpr const char* journal_insert_events = "journal_insert_events";
@@ -30,14 +31,30 @@ constexpr const char* queue_refresh_step_stats = "queue_refresh_step_stats";
 constexpr const char* read_execution = "read_execution";
 constexpr const char* read_steps = "read_steps";
 constexpr const char* read_timeout_policies = "read_timeout_policies";
+constexpr const char* queue_renew_locks = "queue_renew_locks";
+constexpr const char* cancel_poll_owned = "cancel_poll_owned";
+constexpr const char* cancel_claim_free = "cancel_claim_free";
+constexpr const char* cancel_record = "cancel_record";
+constexpr const char* cancel_state = "cancel_state";
+constexpr const char* locks_queue_lease = "locks_queue_lease";
+constexpr const char* locks_insert_keys = "locks_insert_keys";
+constexpr const char* locks_lock_rows = "locks_lock_rows";
+constexpr const char* locks_grant = "locks_grant";
+constexpr const char* locks_clear_blocked = "locks_clear_blocked";
+constexpr const char* locks_release_execution = "locks_release_execution";
+constexpr const char* locks_defer_queue = "locks_defer_queue";
+constexpr const char* locks_reap = "locks_reap";
+constexpr const char* locks_list = "locks_list";
+constexpr const char* journal_release_locks = "journal_release_locks";
 
 /// Every statement above, for the prepare-all test.
-constexpr std::array<const char*, 24> all{
+constexpr std::array<const char*, 40> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
   admit_insert_steps,
   admit_insert_queue,
+  admit_withdraw,
   journal_update_executions,
   journal_update_steps,
   journal_insert_events,
@@ -57,6 +74,21 @@ constexpr std::array<const char*, 24> all{
   read_execution,
   read_steps,
   read_timeout_policies,
+  queue_renew_locks,
+  cancel_poll_owned,
+  cancel_claim_free,
+  cancel_record,
+  cancel_state,
+  locks_queue_lease,
+  locks_insert_keys,
+  locks_lock_rows,
+  locks_grant,
+  locks_clear_blocked,
+  locks_release_execution,
+  locks_defer_queue,
+  locks_reap,
+  locks_list,
+  journal_release_locks,
 };
 
 } // namespace stagee::stmt

@@ -56,8 +56,14 @@ constexpr int64_t quick_resend_ms = 10000;
 /// over a new connection, until timeout_ms is spent. Under load CAF 0.17's network
 /// layer has been seen to drop a reply (the request was handled; the connection
 /// stayed up and idle), and a client must not hang for the whole deadline on it.
-template <class Reply, class Request>
-int round_trip(const client_options& c, Request req, int64_t resend_after_ms = 0) {
+template <class Reply>
+int exit_zero(const Reply&) {
+  return 0;
+}
+
+template <class Reply, class Request, class ExitCode = int (*)(const Reply&)>
+int round_trip(const client_options& c, Request req, int64_t resend_after_ms = 0,
+               ExitCode exit_code = exit_zero<Reply>) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{c.timeout_ms};
   for (int attempt = 1;; ++attempt) {
     client_system cs;
@@ -72,7 +78,10 @@ int round_trip(const client_options& c, Request req, int64_t resend_after_ms = 0
     int rc = 0;
     bool resend = false;
     self->request(*gw, std::max(wait, std::chrono::milliseconds{1}), req)
-      .receive([&](Reply& rep) { std::cout << to_json(rep).dump() << std::endl; },
+      .receive([&](Reply& rep) {
+                 std::cout << to_json(rep).dump() << std::endl;
+                 rc = exit_code(rep);
+               },
                [&](caf::error& err) {
                  resend = err == caf::sec::request_timeout && wait < left;
                  if (!resend)
@@ -158,6 +167,20 @@ int run_dlq_summary(const client_options& c, const dlq_summary_request& req) {
 
 int run_dlq_requeue(const client_options& c, const dlq_requeue_request& req) {
   return round_trip<submit_reply>(c, req);
+}
+
+int run_cancel(const client_options& c, const cancel_request& req) {
+  // Idempotent (the first request is recorded, repeats only read): resend freely.
+  auto rt = c;
+  rt.timeout_ms = std::max(c.timeout_ms, req.wait_ms + reply_margin_ms);
+  auto rc = round_trip<cancel_reply>(rt, req, req.wait_ms + quick_resend_ms, [](const cancel_reply& r) {
+    return r.status == execution_status::cancelled ? 0 : exit_rejected;
+  });
+  return rc;
+}
+
+int run_locks(const client_options& c, const locks_request& req) {
+  return round_trip<lock_list>(c, req, quick_resend_ms);
 }
 
 int run_status(const client_options& c, const std::string& execution_id) {

@@ -35,6 +35,13 @@ int run_status(const client_options& c, const std::string& execution_id);
 /// --follow prints each event as a JSON line before the final status.
 int run_wait(const client_options& c, const std::string& execution_id, bool follow);
 
+/// `stagee cancel`: exit 0 once the execution is cancelled; 1 when it ended
+/// otherwise or has not ended within the wait (the JSON says which).
+int run_cancel(const client_options& c, const cancel_request& req);
+
+/// `stagee locks`.
+int run_locks(const client_options& c, const locks_request& req);
+
 /// `stagee dlq list|show|archive|summary|requeue`.
 int run_dlq_list(const client_options& c, const dlq_list_request& req);
 int run_dlq_entry(const client_options& c, const dlq_entry_request& req);

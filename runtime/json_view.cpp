@@ -41,6 +41,31 @@ json to_json(const status_reply& r) {
   return j;
 }
 
+json to_json(const cancel_reply& r) {
+  auto opt = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  return json{{"execution_id", r.execution_id},   {"status", to_string(r.status)},
+              {"cancelled", r.status == execution_status::cancelled},
+              {"cancelled_by", opt(r.cancelled_by)}, {"cancelled_at", opt(r.cancelled_at)},
+              {"requested_by", opt(r.requested_by)}, {"requested_at", opt(r.requested_at)},
+              {"reason", opt(r.reason)}};
+}
+
+json to_json(const lock_list& l) {
+  json locks = json::array();
+  for (auto& v : l.locks)
+    locks.push_back(json{{"key", v.key},
+                         {"tenant_id", v.tenant_id},
+                         {"target", v.target},
+                         {"action", v.action},
+                         {"execution_id", v.execution_id},
+                         {"node", v.node},
+                         {"fence", v.fence},
+                         {"acquired_at", v.acquired_at},
+                         {"expires_at", v.expires_at},
+                         {"expires_in_ms", v.expires_in_ms}});
+  return json{{"locks", locks}};
+}
+
 json to_json(const execution_event& ev) {
   json j{{"event", to_string(ev.kind)}, {"execution_id", ev.execution_id},
          {"seq", ev.seq},               {"status", to_string(ev.status)},

@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
     ->capture_default_str()->check(CLI::Range(int64_t{100}, int64_t{86400000}));
   node_cmd->add_option("--claim-interval-ms", node.claim_interval_ms, "queue poll period")
     ->capture_default_str()->check(CLI::Range(int64_t{10}, int64_t{60000}));
+  node_cmd->add_option("--cancel-poll-ms", node.cancel_poll_ms,
+                       "how often cancellation requests for this node's work are looked for")
+    ->capture_default_str()->check(CLI::Range(int64_t{10}, int64_t{60000}));
   node_cmd->add_option("--scheduler-threads", node.scheduler_threads,
                        "CAF scheduler threads (0: one per core)")
     ->capture_default_str()->check(CLI::Range(0, 256));
@@ -93,7 +96,7 @@ int main(int argc, char** argv) {
                        "backoff base of failed idempotent step runs (x 2^failures)")
     ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{600000}));
   node_cmd->add_option("--reaper-interval-ms", node.reaper_interval_ms,
-                       "how often expired leases are made claimable again")
+                       "how often expired leases and locks are freed")
     ->capture_default_str()->check(CLI::Range(int64_t{100}, int64_t{3600000}));
   node_cmd->add_option("--queue-deadline-ms", node.queue_deadline_ms,
                        "schedule-to-start deadline for every SLA (0: fast 60 s, medium 5 min, long 30 min)")
@@ -160,6 +163,23 @@ int main(int argc, char** argv) {
   add_client_options(dlq_summary_cmd, client);
   dlq_summary_cmd->add_option("--tenant", dlq_summary_req.tenant_id, "only this tenant");
 
+  cancel_request cancel_req;
+  auto cancel_cmd = app.add_subcommand(
+    "cancel", "cancel an execution (idempotent); replies once it ended or --wait-ms passed");
+  add_client_options(cancel_cmd, client);
+  cancel_cmd->add_option("--principal", cancel_req.principal, "who cancels")->required();
+  cancel_cmd->add_option("--tenant", cancel_req.tenant_id, "tenant of the execution");
+  cancel_cmd->add_option("--reason", cancel_req.reason, "why (recorded, at most 1000 bytes)");
+  cancel_cmd->add_option("--wait-ms", cancel_req.wait_ms, "how long to wait for the execution to end")
+    ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{60000}));
+  cancel_cmd->add_option("execution_id", cancel_req.execution_id, "execution id")->required();
+
+  locks_request locks_req;
+  auto locks_cmd = app.add_subcommand("locks", "per-asset locks held now: holder, since, fence, expiry");
+  add_client_options(locks_cmd, client);
+  locks_cmd->add_option("--tenant", locks_req.tenant_id, "only this tenant");
+  locks_cmd->add_option("--target", locks_req.target, "only this target");
+
   std::string db_url;
   auto migrate_cmd = app.add_subcommand("migrate", "apply pending schema migrations");
   migrate_cmd->add_option("--db-url", db_url, "PostgreSQL URL")->required();
@@ -196,6 +216,10 @@ int main(int argc, char** argv) {
   }
   if (*migrate_cmd)
     return run_migrate(db_url);
+  if (*cancel_cmd)
+    return run_cancel(client, cancel_req);
+  if (*locks_cmd)
+    return run_locks(client, locks_req);
   if (*dlq_list_cmd)
     return run_dlq_list(client, dlq_list);
   if (*dlq_show_cmd || *dlq_archive_cmd) {

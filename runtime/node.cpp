@@ -14,10 +14,12 @@
 #include "actors/dlq_keeper.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/gateway.hpp"
+#include "actors/lock_manager.hpp"
 #include "actors/plan_codec.hpp"
 #include "actors/queue_claimer.hpp"
 #include "actors/reader.hpp"
 #include "actors/reaper.hpp"
+#include "actors/timeout_scheduler.hpp"
 #include "actors/worker_supervisor.hpp"
 #include "config/logging.hpp"
 #include "messages/type_ids.hpp"
@@ -76,6 +78,8 @@ struct actor_tree {
   queue_actor maintenance; // the reaper and the lease-sizing statistics
   dlq_actor dlq;
   reaper_actor reaper;
+  lock_manager_actor locks;
+  timeout_scheduler_actor timeouts;
   std::vector<reader_actor> readers;
 
   void stop_all() {
@@ -88,6 +92,8 @@ struct actor_tree {
     caf::anon_send_exit(maintenance, reason);
     caf::anon_send_exit(dlq, reason);
     caf::anon_send_exit(reaper, reason);
+    caf::anon_send_exit(locks, reason);
+    caf::anon_send_exit(timeouts, reason);
     for (auto& r : readers)
       caf::anon_send_exit(r, reason);
     caf::anon_send_exit(bus, reason);
@@ -110,20 +116,27 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.reaper = sys.spawn(reaper, rs, t.maintenance);
   for (int i = 0; i < std::max(1, o.readers); ++i)
     t.readers.push_back(sys.spawn<caf::detached>(reader, url));
+  t.locks = sys.spawn<caf::detached>(lock_manager,
+                                     lock_manager_settings{o.node_name, o.reaper_interval_ms}, url);
+  t.timeouts = sys.spawn(timeout_scheduler, o.node_name);
   supervisor_settings ss;
   ss.node = o.node_name;
   ss.capacity = o.capacity;
   ss.lease = lease_sizing{o.lease_ms, o.lease_buffer_ms};
   ss.claim_interval_ms = o.claim_interval_ms;
+  ss.cancel_poll_ms = o.cancel_poll_ms;
   ss.exec.node = o.node_name;
   ss.exec.retry_base_ms = o.retry_base_ms;
   ss.queue_deadline_ms = o.queue_deadline_ms;
-  t.supervisor = sys.spawn(worker_supervisor, ss, t.bus, t.queue, t.leases, t.readers.front());
+  t.supervisor = sys.spawn(worker_supervisor, ss,
+                           supervisor_peers{t.bus, t.queue, t.leases, t.readers.front(), t.locks,
+                                            t.timeouts});
   gateway_settings gs;
   gs.node = o.node_name;
   gs.policies = std::move(policies);
   gs.lease = ss.lease;
-  t.gateway = sys.spawn(gateway, gs, t.admission, t.readers, t.bus, t.supervisor, t.dlq);
+  t.gateway = sys.spawn(gateway, gs,
+                        gateway_peers{t.admission, t.readers, t.bus, t.supervisor, t.dlq, t.locks});
   return t;
 }
 

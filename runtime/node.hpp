@@ -4,8 +4,10 @@
 ///   node ── gateway (published on --port)
 ///        ├─ worker-supervisor ── execution actors ── shell runners (detached)
 ///        ├─ event-bus (detached: journal + fan-out)
+///        ├─ lock-manager (detached)   ├─ timeout-scheduler
 ///        ├─ admission (detached)      ├─ readers x2 (detached)
-///        └─ queue-claimer (detached)
+///        ├─ queue-claimers x3 (detached: claims, renewals, maintenance)
+///        └─ reaper, DLQ keeper
 #pragma once
 
 #include <cstdint>
@@ -23,11 +25,12 @@ struct node_options {
   int64_t lease_ms = 0;            // > 0: every queue lease this long (tests); 0: derived
   int64_t lease_buffer_ms = 30000; // derived lease: longest step timeout + this
   int64_t claim_interval_ms = 500;
+  int64_t cancel_poll_ms = 500;    // how often cancellation requests are looked for
   int32_t readers = 2;
   int32_t scheduler_threads = 0;   // CAF scheduler workers; 0: one per core
   int64_t shutdown_grace_ms = 30000; // SIGTERM: time for running step runs to finish
   int64_t retry_base_ms = 1000;      // failed idempotent run: backoff base x 2^failures
-  int64_t reaper_interval_ms = 60000; // how often expired leases are freed
+  int64_t reaper_interval_ms = 60000; // how often expired leases and locks are freed
   int64_t stats_interval_ms = 60000;  // how often lease-sizing step statistics refresh
   int64_t queue_deadline_ms = 0;     // > 0: schedule-to-start deadline for every SLA
   std::string log_level = "info";

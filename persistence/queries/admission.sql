@@ -69,3 +69,8 @@ SELECT execution_id, tenant_id, priority, lease_owner,
        CASE WHEN lease_owner IS NULL THEN 0 ELSE 1 END
   FROM sized
 RETURNING execution_id::text, (extract(epoch FROM lease_expires_at - now()) * 1000)::bigint;
+
+-- name: admit_withdraw
+-- An immediate execution whose targets are locked is not admitted: its rows go
+-- (cascade) in the same transaction, so a later retry can use the same key.
+DELETE FROM executions WHERE id = $1::uuid;

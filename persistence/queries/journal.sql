@@ -4,6 +4,9 @@
 -- Applies only where last_event_seq still equals the writer's expected_seq AND the
 -- writer (worker_id, fence) still holds the execution's queue lease: 0 rows for an id
 -- means another owner claimed it or journaled in between (owner_lost).
+-- The start sets the SLA deadline (deadline_at); a write that starts a run counts
+-- a cancellation check, and every write returns the pending cancellation request
+-- (the check between steps, R-SAFE-6); the cancelled status records who asked.
 UPDATE executions e
    SET status = x.status::execution_status,
        last_transition_at = CASE WHEN x.status::execution_status <> e.status
@@ -22,6 +25,16 @@ UPDATE executions e
        started_at = CASE WHEN x.status = 'running' AND e.started_at IS NULL
                          THEN greatest(clock_timestamp(), e.created_at)
                          ELSE e.started_at END,
+       deadline_at = CASE WHEN x.status = 'running' AND e.started_at IS NULL
+                          THEN greatest(clock_timestamp(), e.created_at)
+                               + make_interval(secs => coalesce(e.timeout_ms, 0) / 1000.0)
+                          ELSE e.deadline_at END,
+       cancel_checks_performed = e.cancel_checks_performed + CASE WHEN x.cancel_check THEN 1 ELSE 0 END,
+       cancelled_by = CASE WHEN x.status = 'cancelled' AND e.cancelled_by IS NULL
+                           THEN coalesce(e.cancel_requested_by, x.transition_by)
+                           ELSE e.cancelled_by END,
+       cancelled_at = CASE WHEN x.status = 'cancelled' AND e.cancelled_at IS NULL
+                           THEN clock_timestamp() ELSE e.cancelled_at END,
        ended_at = CASE WHEN x.terminal
                        THEN greatest(clock_timestamp(), e.started_at, e.created_at)
                        ELSE e.ended_at END,
@@ -30,12 +43,13 @@ UPDATE executions e
          id uuid, expected_seq bigint, last_seq bigint, status text, transition_by text,
          transition_from text, state_snapshot text, error_class text,
          error_message text, worker_id text, timed_out boolean, terminal boolean,
-         fence bigint)
+         fence bigint, cancel_check boolean)
  WHERE e.id = x.id AND e.last_event_seq = x.expected_seq
    AND EXISTS (SELECT 1 FROM execution_queue q
                 WHERE q.execution_id = x.id AND q.lease_owner = x.worker_id
                   AND q.fence = x.fence)
-RETURNING e.id;
+RETURNING e.id, coalesce(e.cancel_requested_by, '') AS cancel_by,
+          coalesce(e.cancel_reason, '') AS cancel_reason;
 
 -- name: journal_update_steps
 UPDATE execution_steps s

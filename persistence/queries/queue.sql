@@ -26,14 +26,9 @@ WITH next AS (
   RETURNING q.execution_id, q.fence, sized.lease_ms,
             (extract(epoch FROM now() - q.enqueued_at) * 1000)::bigint AS queue_wait_ms
 )
-SELECT e.id, e.tenant_id, e.actor_id, e.status, e.plan_hash, e.mode,
-       '' AS error_class, '' AS error_message, coalesce(e.worker_id, '') AS worker_id,
-       e.idempotency_key, e.plan_snapshot::text AS plan_json, e.state_snapshot,
-       coalesce(e.request_id, '') AS request_id, claimed.fence, claimed.queue_wait_ms,
-       coalesce(p.step_timeout_ms, 0) AS step_timeout_ms, claimed.lease_ms
+SELECT r.*, claimed.fence, claimed.queue_wait_ms, claimed.lease_ms
   FROM claimed
-  JOIN executions e ON e.id = claimed.execution_id
-  LEFT JOIN timeout_policies p ON p.id = e.timeout_policy_id;
+  JOIN execution_runnable r ON r.id = claimed.execution_id;
 
 -- name: queue_renew
 -- Renews only leases still held with the same fencing token, each for its own
@@ -47,6 +42,15 @@ UPDATE execution_queue q
   FROM jsonb_to_recordset($2::jsonb) AS x(execution_id uuid, fence bigint, lease_ms bigint)
  WHERE q.execution_id = x.execution_id AND q.lease_owner = $1 AND q.fence = x.fence
 RETURNING q.execution_id::text;
+
+-- name: queue_renew_locks
+-- The locks of a renewed execution share its lease (same expiry, same statement
+-- order as the journal: queue rows first, then locks).
+UPDATE execution_locks l
+   SET lease_expires_at = q.lease_expires_at
+  FROM execution_queue q
+ WHERE q.execution_id = l.owner_execution_id AND l.owner_node = $1 AND q.lease_owner = $1
+   AND q.execution_id IN (SELECT jsonb_array_elements_text($2::jsonb)::uuid);
 
 -- name: queue_release
 -- Graceful shutdown: hand leases back (only those still held with the same fence).
@@ -85,3 +89,37 @@ HAVING count(*) >= $1
 ON CONFLICT (action) DO UPDATE
    SET p95_ms = excluded.p95_ms, samples = excluded.samples, refreshed_at = excluded.refreshed_at
 RETURNING d.action, d.p95_ms, d.samples;
+
+-- name: cancel_poll_owned
+-- Requested cancellations of executions this node ($1) holds the lease of. Driven
+-- by the tiny partial index ix_exec_cancel_open.
+SELECT e.id::text, e.cancel_requested_by, coalesce(e.cancel_reason, '')
+  FROM executions e
+  JOIN execution_queue q ON q.execution_id = e.id
+ WHERE e.cancel_requested_at IS NOT NULL AND e.ended_at IS NULL AND q.lease_owner = $1;
+
+-- name: cancel_claim_free
+-- Claims, to cancel them, executions with a cancellation request that nobody holds
+-- (queued, deferred while waiting for a lock, or freed by the reaper after their
+-- owner died or froze), whatever their visible_at; not counted as attempts.
+WITH next AS (
+  SELECT q.execution_id
+    FROM executions e
+    JOIN execution_queue q ON q.execution_id = e.id
+   WHERE e.cancel_requested_at IS NOT NULL AND e.ended_at IS NULL AND q.lease_owner IS NULL
+   LIMIT 100
+     FOR UPDATE OF q SKIP LOCKED
+), claimed AS (
+  UPDATE execution_queue q
+     SET lease_owner = $1,
+         lease_expires_at = now() + make_interval(secs => sized.lease_ms / 1000.0),
+         fence = q.fence + 1
+    FROM (SELECT execution_id, stagee_lease_ms(execution_id, $2, $3) AS lease_ms
+            FROM next) sized
+   WHERE q.execution_id = sized.execution_id
+  RETURNING q.execution_id, q.fence, sized.lease_ms,
+            (extract(epoch FROM now() - q.enqueued_at) * 1000)::bigint AS queue_wait_ms
+)
+SELECT r.*, claimed.fence, claimed.queue_wait_ms, claimed.lease_ms
+  FROM claimed
+  JOIN execution_runnable r ON r.id = claimed.execution_id;

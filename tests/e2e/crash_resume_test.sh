@@ -10,10 +10,10 @@ FAST=(--lease-ms 1500 --claim-interval-ms 100 --reaper-interval-ms 200)
 start_node crash-a "${FAST[@]}"
 GW_A="127.0.0.1:$NODE_PORT"
 
-plan() { # plan NAME IDEMPOTENT
+plan() { # plan NAME IDEMPOTENT TARGET (one target each: their locks must not collide)
   cat <<JSON
 {"name": "$1", "action": "patch", "action_class": "modify", "sla_class": "long",
- "environment": "test", "targets": ["h1"],
+ "environment": "test", "targets": ["$3"],
  "steps": [
    {"name": "quick", "executor": "shell", "command": ["sh", "-c", "echo $1 quick \$STAGEE_ATTEMPT >> $LEDGER"], "timeout_ms": 5000},
    {"name": "slow", "executor": "shell", "idempotent": $2, "command": ["sh", "-c", "echo $1 slow-start \$STAGEE_ATTEMPT >> $LEDGER; sleep 1.5; echo $1 slow-end \$STAGEE_ATTEMPT >> $LEDGER"], "timeout_ms": 10000},
@@ -21,8 +21,8 @@ plan() { # plan NAME IDEMPOTENT
  ]}
 JSON
 }
-plan idem true >"$WORK/idem.json"
-plan once false >"$WORK/once.json"
+plan idem true h1 >"$WORK/idem.json"
+plan once false h2 >"$WORK/once.json"
 IDEM=$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode background "$WORK/idem.json" | jq -r .execution_id)
 ONCE=$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode background "$WORK/once.json" | jq -r .execution_id)
 

@@ -35,7 +35,7 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   psql -q "${SERVER_URL%/*}/postgres" -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  if [ -n "${STAGEE_E2E_KEEP:-}" ]; then echo "kept $WORK (logs, outputs)" >&2; else rm -rf "$WORK"; fi
   [ "$stuck" -eq 0 ] || exit 1
   exit "$rc"
 }

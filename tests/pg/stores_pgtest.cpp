@@ -6,7 +6,11 @@
 #include "actors/execution_fsm.hpp"
 #include "messages/errors.hpp"
 #include "persistence/admission_store.hpp"
+#include "actors/execution.hpp"
+#include "actors/lock_manager.hpp"
+#include "actors/plan_codec.hpp"
 #include "persistence/journal_store.hpp"
+#include "persistence/lock_store.hpp"
 #include "persistence/queue_store.hpp"
 #include "persistence/read_store.hpp"
 #include "tests/support/factories.hpp"
@@ -24,6 +28,8 @@ struct stores {
   queue_store queue{*session};
   read_store reads{*session};
   const lease_sizing fixed{60000, 0}; // every lease 60 s, whatever the plan
+  lock_store locks{*session};
+  journal_outcome last_outcome; // of the last journal_trigger
 
   admit_reply admit_one(const admit_request& r) {
     auto res = admission.admit({r});
@@ -47,12 +53,13 @@ bool journal_trigger(stores& s, execution_snapshot& snap, trigger t,
   auto r = apply(snap, t);
   BOOST_REQUIRE(r.ok);
   journal_append a{node, fence, snap.last_seq, r.ok->next, r.ok->changed_runs, std::move(outputs),
-                   r.ok->events};
+                   r.ok->events, r.ok->run_next.has_value()};
   auto res = s.journal.append({a});
   BOOST_REQUIRE_MESSAGE(res, test::error_text(res));
-  if ((*res)[0])
+  s.last_outcome = (*res)[0];
+  if ((*res)[0].applied)
     snap = r.ok->next;
-  return (*res)[0];
+  return (*res)[0].applied;
 }
 
 trigger started_by(const std::string& node) {
@@ -415,6 +422,244 @@ BOOST_AUTO_TEST_CASE(a_stale_owner_cannot_write_after_a_takeover) {
   resume.by = "node-b";
   BOOST_CHECK(journal_trigger(*this, snap_b, resume, {}, "node-b", 2));
   BOOST_CHECK_EQUAL(db.scalar("SELECT worker_id FROM executions"), "node-b");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// A modify plan (it takes locks) on the given targets (JSON array text).
+std::string modify_plan(const std::string& name, const std::string& targets) {
+  return R"({"name":")" + name + R"(","action":"patch","action_class":"modify",)"
+         R"("sla_class":"fast","environment":"staging","targets":)" + targets
+         + R"(,"steps":[{"name":"s1","executor":"noop","command":["true"]}]})";
+}
+
+plan parse_plan_or_throw(const std::string& json) {
+  auto parsed = parse_plan(json, plan_limits{64u << 20, 100000, 100000, 100000, 1u << 20});
+  if (auto err = std::get_if<plan_error>(&parsed))
+    throw std::invalid_argument("stored plan does not parse: " + err->message);
+  return std::get<parsed_plan>(parsed).value;
+}
+
+trigger failure_trigger(const std::string& error_class) {
+  trigger t;
+  t.kind = trigger_kind::fail;
+  t.by = "test-node";
+  t.error_class = error_class;
+  t.timed_out = true;
+  return t;
+}
+
+admit_request with_locks(admit_request ar) {
+  ar.locks = locks_for(ar.record.tenant_id, ar.record.frozen_plan);
+  return ar;
+}
+
+acquire_locks acquiring(const stored_execution& s, const std::string& node) {
+  return acquire_locks{s.record.execution_id, node, s.record.fence,
+                       locks_for(s.record.tenant_id, parse_plan_or_throw(s.plan_json)), 100, 2000};
+}
+
+trigger cancel_by(const std::string& who) {
+  trigger t = cancellation(who, "test");
+  return t;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(locks_and_cancel, stores)
+
+BOOST_AUTO_TEST_CASE(lock_keys_escape_the_tenant_so_tenants_never_collide) {
+  BOOST_CHECK_EQUAL(lock_key("acme", "web-1", "patch"), "lock:v1:acme:web-1:patch");
+  BOOST_CHECK_NE(lock_key("a:b", "c", "x"), lock_key("a", "b:c", "x"));
+  auto p = std::get<parsed_plan>(parse_plan(modify_plan("p", R"(["web-2","web-1"])"))).value;
+  auto specs = locks_for("acme", p);
+  BOOST_REQUIRE_EQUAL(specs.size(), 2u);
+  BOOST_CHECK_EQUAL(specs[0].key, "lock:v1:acme:web-1:patch"); // key order
+  p.action_cls = action_class::read;
+  BOOST_CHECK(locks_for("acme", p).empty()); // reads change nothing: no locks
+}
+
+BOOST_AUTO_TEST_CASE(a_busy_lock_defers_the_waiter_without_an_attempt_and_fences_grow) {
+  admit_one(test::admission(modify_plan("a", R"(["web-1"])"), "acme"));
+  admit_one(test::admission(modify_plan("b", R"(["web-1"])"), "acme"));
+  auto got = queue.claim("node-a", 2, fixed, nullptr);
+  BOOST_REQUIRE(got && got->size() == 2u);
+  auto& a = (*got)[0];
+  auto& b = (*got)[1];
+  auto ga = locks.acquire(acquiring(a, "node-a"));
+  BOOST_REQUIRE_MESSAGE(ga, test::error_text(ga));
+  BOOST_REQUIRE(ga->granted);
+  BOOST_CHECK_EQUAL(ga->grants.at(0).fence, 1);
+  BOOST_CHECK_EQUAL(ga->grants.at(0).target, "web-1");
+  auto gb = locks.acquire(acquiring(b, "node-a"));
+  BOOST_REQUIRE(gb);
+  BOOST_CHECK(!gb->granted);
+  BOOST_CHECK_EQUAL(gb->holder.execution_id, a.record.execution_id);
+  BOOST_CHECK_EQUAL(gb->holder.node, "node-a");
+  BOOST_CHECK(gb->holder.expires_in_ms > 50000);
+  BOOST_CHECK(gb->deferred_ms >= 85 && gb->deferred_ms <= 115); // 100 ms +- 10 %
+  auto bq = "FROM execution_queue WHERE execution_id='" + b.record.execution_id + "'";
+  BOOST_CHECK_EQUAL(db.scalar("SELECT (lease_owner IS NULL)::text || attempts || lock_waits || blocked_by "
+                              + bq), "true01lock:v1:acme:web-1:patch");
+  // The holder ends: its lock goes in the same transaction as its final status.
+  auto snap = a.record.snapshot;
+  BOOST_REQUIRE(journal_trigger(*this, snap, started_by("node-a"), {}, "node-a", a.record.fence));
+  BOOST_CHECK_EQUAL(db.scalar("SELECT owner_execution_id::text FROM execution_locks"), a.record.execution_id);
+  BOOST_REQUIRE(journal_trigger(*this, snap, finished(0), {}, "node-a", a.record.fence));
+  BOOST_CHECK_EQUAL(db.scalar("SELECT (owner_execution_id IS NULL)::text || fence FROM execution_locks"), "true1");
+  // The waiter comes back after its backoff and gets the lock with the next fence.
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  auto again = queue.claim("node-b", 2, fixed, nullptr);
+  BOOST_REQUIRE(again && again->size() == 1u);
+  auto gb2 = locks.acquire(acquiring((*again)[0], "node-b"));
+  BOOST_REQUIRE(gb2 && gb2->granted);
+  BOOST_CHECK_EQUAL(gb2->grants.at(0).fence, 2);
+  BOOST_CHECK_EQUAL(db.scalar("SELECT attempts || ':' || (blocked_by IS NULL)::text " + bq), "1:true");
+  // Taken again by the same execution (a new owner resuming it): the fence grows.
+  auto gb3 = locks.acquire(acquiring((*again)[0], "node-b"));
+  BOOST_REQUIRE(gb3 && gb3->granted);
+  BOOST_CHECK_EQUAL(gb3->grants.at(0).fence, 3);
+}
+
+BOOST_AUTO_TEST_CASE(only_the_queue_lease_holder_takes_locks) {
+  admit_one(test::admission(modify_plan("a", R"(["web-1"])"), "acme"));
+  auto got = queue.claim("node-a", 1, fixed, nullptr);
+  BOOST_REQUIRE(got && got->size() == 1u);
+  auto req = acquiring((*got)[0], "node-b");
+  auto r = locks.acquire(req);
+  BOOST_CHECK(!r && r.error() == stagee_errc::owner_lost);
+  req.node = "node-a";
+  req.fence += 1;
+  r = locks.acquire(req);
+  BOOST_CHECK(!r && r.error() == stagee_errc::owner_lost);
+  BOOST_CHECK_EQUAL(count("execution_locks WHERE owner_execution_id IS NOT NULL"), "0");
+}
+
+BOOST_AUTO_TEST_CASE(an_immediate_submit_against_a_held_lock_is_refused_and_leaves_nothing) {
+  auto a = with_locks(test::admission(modify_plan("a", R"(["web-1","web-2"])"), "acme", "alice",
+                                      execution_mode::immediate));
+  auto ra = admit_one(a);
+  BOOST_REQUIRE_EQUAL(ra.locks.size(), 2u);
+  BOOST_CHECK_EQUAL(ra.locks[1].key, "lock:v1:acme:web-2:patch");
+  auto b = with_locks(test::admission(modify_plan("b", R"(["web-2"])"), "acme", "alice",
+                                      execution_mode::immediate));
+  auto rb = admission.admit({b});
+  BOOST_REQUIRE(rb && rb->size() == 1u);
+  BOOST_REQUIRE(!(*rb)[0]);
+  BOOST_CHECK((*rb)[0].error() == stagee_errc::resource_busy);
+  auto d = describe((*rb)[0].error());
+  BOOST_CHECK_MESSAGE(d.message.find(a.record.execution_id) != std::string::npos, d.message);
+  BOOST_CHECK_MESSAGE(d.message.find("lock:v1:acme:web-2:patch") != std::string::npos, d.message);
+  BOOST_CHECK_EQUAL(count("executions"), "1"); // nothing of b remains
+  // Another tenant's same target is another lock.
+  auto c = with_locks(test::admission(modify_plan("b", R"(["web-2"])"), "globex", "alice",
+                                      execution_mode::immediate));
+  BOOST_CHECK(admit_one(c).locks.size() == 1u);
+  // Once a ends, b's key is free to use.
+  auto snap = a.record.snapshot;
+  BOOST_REQUIRE(journal_trigger(*this, snap, cancel_by("alice")));
+  auto rb2 = admit_one(b);
+  BOOST_CHECK(!rb2.duplicate);
+  BOOST_CHECK_EQUAL(rb2.locks.at(0).fence, 2);
+}
+
+BOOST_AUTO_TEST_CASE(renewals_extend_locks_and_the_reaper_frees_only_expired_ones) {
+  admit_one(test::admission(modify_plan("a", R"(["web-1"])"), "acme"));
+  admit_one(test::admission(modify_plan("b", R"(["web-2"])"), "acme"));
+  auto got = queue.claim("node-a", 2, fixed, nullptr);
+  BOOST_REQUIRE(got && got->size() == 2u);
+  for (auto& s : *got)
+    BOOST_REQUIRE(locks.acquire(acquiring(s, "node-a"))->granted);
+  auto a = (*got)[0].record;
+  db.scalar("UPDATE execution_queue SET lease_expires_at = now() + interval '1 second'");
+  db.scalar("UPDATE execution_locks SET lease_expires_at = now() + interval '1 second'");
+  BOOST_REQUIRE(queue.renew("node-a", {lease_ref{a.execution_id, a.fence, 90000}}));
+  BOOST_CHECK_EQUAL(db.scalar("SELECT bool_and(l.lease_expires_at = q.lease_expires_at)::text "
+                              "FROM execution_locks l JOIN execution_queue q "
+                              "ON q.execution_id = l.owner_execution_id WHERE q.execution_id = '"
+                              + a.execution_id + "'"), "true");
+  BOOST_CHECK(locks.reap()->empty()); // nothing expired by the database clock
+  db.scalar("UPDATE execution_locks SET lease_expires_at = now() - interval '1 second' "
+            "WHERE target_ref = 'web-2'");
+  auto reaped = locks.reap();
+  BOOST_REQUIRE(reaped && reaped->size() == 1u);
+  BOOST_CHECK_EQUAL((*reaped)[0].key, "lock:v1:acme:web-2:patch");
+  BOOST_CHECK_EQUAL((*reaped)[0].execution_id, (*got)[1].record.execution_id);
+  auto held = locks.list(locks_request{});
+  BOOST_REQUIRE(held && held->locks.size() == 1u);
+  BOOST_CHECK_EQUAL(held->locks[0].execution_id, a.execution_id);
+  BOOST_CHECK_EQUAL(held->locks[0].node, "node-a");
+  BOOST_CHECK(held->locks[0].expires_in_ms > 80000);
+  BOOST_CHECK(locks.list(locks_request{"globex", ""})->locks.empty());
+  BOOST_CHECK_EQUAL(locks.list(locks_request{"acme", "web-1"})->locks.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_request_is_recorded_once_and_reaches_owner_or_any_node) {
+  auto x = admit_one(test::admission(modify_plan("x", R"(["web-1"])"), "acme"));
+  auto y = admit_one(test::admission(modify_plan("y", R"(["web-2"])"), "acme"));
+  auto got = queue.claim("node-a", 1, fixed, nullptr);
+  BOOST_REQUIRE(got && got->size() == 1u);
+  BOOST_REQUIRE_EQUAL((*got)[0].record.execution_id, x.execution_id);
+  auto first = reads.cancel(cancel_request{"", x.execution_id, "alice", "wrong window", 0});
+  BOOST_REQUIRE_MESSAGE(first, test::error_text(first));
+  auto repeat = reads.cancel(cancel_request{"", x.execution_id, "bob", "", 0});
+  BOOST_REQUIRE(repeat);
+  BOOST_CHECK_EQUAL(repeat->requested_by, "alice");
+  BOOST_CHECK_EQUAL(repeat->requested_at, first->requested_at);
+  BOOST_CHECK_EQUAL(repeat->reason, "wrong window");
+  BOOST_CHECK(reads.cancel(cancel_request{"globex", x.execution_id, "eve", "", 0}).error()
+              == stagee_errc::not_found);
+  BOOST_REQUIRE(reads.cancel(cancel_request{"", y.execution_id, "carol", "", 0}));
+  auto polled = queue.cancel_poll("node-a", fixed, nullptr);
+  BOOST_REQUIRE(polled);
+  BOOST_REQUIRE_EQUAL(polled->owned.size(), 1u);
+  BOOST_CHECK_EQUAL(polled->owned[0].execution_id, x.execution_id);
+  BOOST_CHECK_EQUAL(polled->owned[0].by, "alice");
+  BOOST_REQUIRE_EQUAL(polled->claimed.size(), 1u); // y was free: claimed to cancel it
+  BOOST_CHECK_EQUAL(polled->claimed[0].record.execution_id, y.execution_id);
+  BOOST_CHECK_EQUAL(polled->claimed_notices[0].by, "carol");
+  auto other = queue.cancel_poll("node-b", fixed, nullptr);
+  BOOST_CHECK(other->owned.empty() && other->claimed.empty());
+  // The owner cancels: cancelled_by and cancelled_at are set together; repeats read it.
+  auto snap = (*got)[0].record.snapshot;
+  BOOST_REQUIRE(journal_trigger(*this, snap, cancel_by("alice"), {}, "node-a", 1));
+  auto done = reads.cancel(cancel_request{"", x.execution_id, "bob", "", 0});
+  BOOST_REQUIRE(done);
+  BOOST_CHECK(done->status == execution_status::cancelled);
+  BOOST_CHECK_EQUAL(done->cancelled_by, "alice");
+  BOOST_CHECK(!done->cancelled_at.empty());
+  BOOST_CHECK_EQUAL(db.scalar("SELECT string_agg(status::text, ',') FROM execution_steps WHERE execution_id='"
+                              + x.execution_id + "'"), "skipped");
+  auto after = queue.cancel_poll("node-a", fixed, nullptr); // y is node-a's now, x is gone
+  BOOST_REQUIRE(after && after->owned.size() == 1u);
+  BOOST_CHECK_EQUAL(after->owned[0].execution_id, y.execution_id);
+}
+
+BOOST_AUTO_TEST_CASE(journal_writes_check_for_cancellation_and_start_the_deadline) {
+  auto ar = test::admission(test::plan_json(), "acme", "alice", execution_mode::immediate);
+  admit_one(ar);
+  auto id = ar.record.execution_id;
+  auto snap = ar.record.snapshot;
+  BOOST_REQUIRE(journal_trigger(*this, snap, started_by("test-node")));
+  BOOST_CHECK(last_outcome.cancel_requested_by.empty());
+  BOOST_CHECK_EQUAL(db.scalar("SELECT (abs(extract(epoch FROM deadline_at - started_at) - 10) < 0.1)::text "
+                              "FROM executions WHERE id='" + id + "'"), "true");
+  auto loaded = reads.load(id);
+  BOOST_REQUIRE(loaded);
+  BOOST_CHECK(loaded->record.deadline_in_ms > 9000 && loaded->record.deadline_in_ms <= 10000);
+  BOOST_CHECK_EQUAL(loaded->record.execution_timeout_ms, 10000);
+  BOOST_REQUIRE(reads.cancel(cancel_request{"", id, "alice", "stop", 0}));
+  BOOST_REQUIRE(journal_trigger(*this, snap, finished(0), {}, "test-node"));
+  BOOST_CHECK_EQUAL(last_outcome.cancel_requested_by, "alice"); // the check before run 1
+  BOOST_CHECK_EQUAL(last_outcome.cancel_reason, "stop");
+  BOOST_CHECK_EQUAL(db.scalar("SELECT cancel_checks_performed FROM executions WHERE id='" + id + "'"), "2");
+  // An execution deadline: timed_out with the policy, the running run timed out.
+  auto t = failure_trigger("execution_timeout");
+  BOOST_REQUIRE(journal_trigger(*this, snap, t, {}, "test-node"));
+  BOOST_CHECK_EQUAL(db.scalar("SELECT timed_out::text || timeout_policy_id || error_class FROM executions "
+                              "WHERE id='" + id + "'"), "truefast_readexecution_timeout");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -373,13 +373,46 @@ BOOST_AUTO_TEST_CASE(a_new_owner_runs_a_run_waiting_for_its_retry_at_once) {
   BOOST_CHECK_EQUAL(r.ok->next.runs[0].failures, 1); // the crash did not cost an attempt
 }
 
-BOOST_AUTO_TEST_CASE(cancel_marks_running_and_pending_runs_cancelled) {
+BOOST_AUTO_TEST_CASE(cancel_cancels_the_running_run_and_skips_the_rest) {
   auto s = apply(initial_snapshot("e1", two_step_plan()), make(trigger_kind::start)).ok->next;
+  auto t = make(trigger_kind::cancel);
+  t.by = "principal:alice";
+  t.message = "wrong window";
+  auto r = apply(s, t);
+  BOOST_REQUIRE(r.ok);
+  auto& next = r.ok->next;
+  BOOST_CHECK(next.status == execution_status::cancelled);
+  BOOST_CHECK(next.runs[0].status == step_status::cancelled);
+  BOOST_CHECK(next.runs[1].status == step_status::skipped);
+  BOOST_CHECK(next.runs[2].status == step_status::skipped);
+  BOOST_CHECK_EQUAL(r.ok->changed_runs.size(), 3u);
+  BOOST_CHECK(!r.ok->run_next);
+  BOOST_CHECK(r.ok->events.back().kind == event_kind::cancelled);
+  BOOST_CHECK_EQUAL(r.ok->events.back().by, "principal:alice");
+  BOOST_CHECK_EQUAL(r.ok->events.back().message, "wrong window");
+}
+
+BOOST_AUTO_TEST_CASE(cancel_of_a_queued_execution_skips_every_run) {
+  auto s = in_status(execution_status::queued);
   auto r = apply(s, make(trigger_kind::cancel));
   BOOST_REQUIRE(r.ok);
   for (auto& run : r.ok->next.runs)
-    BOOST_CHECK(run.status == step_status::cancelled);
-  BOOST_CHECK_EQUAL(r.ok->changed_runs.size(), 3u);
+    BOOST_CHECK(run.status == step_status::skipped);
+}
+
+BOOST_AUTO_TEST_CASE(a_deadline_failure_marks_the_running_run_timed_out) {
+  auto s = apply(initial_snapshot("e1", two_step_plan()), make(trigger_kind::start)).ok->next;
+  auto t = make(trigger_kind::fail);
+  t.error_class = "execution_timeout";
+  t.timed_out = true;
+  auto r = apply(s, t);
+  BOOST_REQUIRE(r.ok);
+  BOOST_CHECK(r.ok->next.status == execution_status::failed);
+  BOOST_CHECK_EQUAL(r.ok->next.error_class, "execution_timeout");
+  BOOST_CHECK(r.ok->next.runs[0].status == step_status::timed_out);
+  BOOST_CHECK(r.ok->next.runs[1].status == step_status::skipped);
+  auto plain = make(trigger_kind::fail);
+  BOOST_CHECK(apply(s, plain).ok->next.runs[0].status == step_status::failed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -30,8 +30,10 @@ struct fixture {
     gateway_settings gs;
     gs.node = "unit";
     gs.limits.max_bytes = 4096;
-    gw = sys.spawn(gateway, gs, admission_actor{}, std::vector<reader_actor>{reader_actor{}},
-                   event_bus_actor{}, worker_supervisor_actor{}, dlq_actor{});
+    gw = sys.spawn(gateway, gs,
+                   gateway_peers{admission_actor{}, std::vector<reader_actor>{reader_actor{}},
+                                 event_bus_actor{}, worker_supervisor_actor{}, dlq_actor{},
+                                 lock_manager_actor{}});
   }
 
   ~fixture() { self->send_exit(gw, caf::exit_reason::user_shutdown); }

@@ -104,7 +104,8 @@ execution_event sample_event() {
 
 execution_record sample_record() {
   return execution_record{"e", "t", "a", "h", "k", execution_mode::background, 5,
-                          sample_plan(), sample_snapshot(), "req", 3, 40, 35000};
+                          sample_plan(), sample_snapshot(), "req", 3, 40, 35000, 10000, 4200,
+                          {lock_grant{"lock:v1:t:h1:a", "h1", 17}}};
 }
 
 stored_execution sample_stored() {
@@ -137,13 +138,15 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(sample_record(), "stagee::execution_record");
   round_trip(sample_stored(), "stagee::stored_execution");
   round_trip(journal_append{"n", 7, 3, sample_snapshot(), {0, 1},
-                            {step_output{1, "out", "err", true, "e"}}, {sample_event()}},
+                            {step_output{1, "out", "err", true, "e"}}, {sample_event()}, true},
              "stagee::journal_append");
-  round_trip(journal_committed{"e", 5}, "stagee::journal_committed");
+  round_trip(journal_committed{"e", 5, "alice", "wrong window"}, "stagee::journal_committed");
+  lock_spec spec{"lock:v1:t:h1:a", "t", "h1", "a"};
   round_trip(admit_request{sample_record(), "{}", {sample_event()}, 10, "fast_read", "n",
-                          lease_sizing{5, 7}},
+                          lease_sizing{5, 7}, {spec}},
              "stagee::admit_request");
-  round_trip(admit_reply{"e", execution_status::pending, "h", execution_mode::immediate, false, 9},
+  round_trip(admit_reply{"e", execution_status::pending, "h", execution_mode::immediate, false, 9,
+                         {lock_grant{"k", "h1", 3}}},
              "stagee::admit_reply");
   round_trip(load_request{"e"}, "stagee::load_request");
   round_trip(claim_request{"n", 4, lease_sizing{0, 1000}}, "stagee::claim_request");
@@ -154,7 +157,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(run_request{sample_record()}, "stagee::run_request");
   round_trip(execution_done{"e", execution_status::succeeded}, "stagee::execution_done");
   round_trip(execution_released{"e"}, "stagee::execution_released");
-  round_trip(stop_execution{"lease_renewals_exhausted", "m"}, "stagee::stop_execution");
+  round_trip(stop_execution{stop_kind::cancel, "c", "m", "alice", true}, "stagee::stop_execution");
   round_trip(drained{3, 4}, "stagee::drained");
   round_trip(release_request{"n", {lease_ref{"a", 9}}}, "stagee::release_request");
   round_trip(reap_request{"n"}, "stagee::reap_request");
@@ -170,9 +173,29 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(dlq_summary_request{"t"}, "stagee::dlq_summary_request");
   round_trip(dlq_summary{3, {dlq_summary_row{"step_failed", "boom", 3}}}, "stagee::dlq_summary");
   round_trip(dlq_requeue_request{"t", 7, "ops"}, "stagee::dlq_requeue_request");
-  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req", 4}, "stagee::run_step");
+  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req", 4, "lk", 8},
+             "stagee::run_step");
   round_trip(step_result{1, step_status::succeeded, 0, 5, step_output{1, "o", "e", false, ""}},
              "stagee::step_result");
+  round_trip(lock_grant{"k", "h1", 3}, "stagee::lock_grant");
+  round_trip(spec, "stagee::lock_spec");
+  round_trip(acquire_locks{"e", "n", 4, {spec, spec}, 100, 2000}, "stagee::acquire_locks");
+  round_trip(locks_outcome{false, {lock_grant{"k", "h1", 3}},
+                           lock_holder{"k", "e2", "n2", "2026-01-01T00:00:00Z", 1500}, 250},
+             "stagee::locks_outcome");
+  round_trip(locks_request{"t", "h1"}, "stagee::locks_request");
+  round_trip(lock_list{{lock_view{"k", "t", "h1", "a", "e", "n", 9, "x", "y", -5}}},
+             "stagee::lock_list");
+  round_trip(arm_deadline{"e", 1000, "fast_read", 10000, {}}, "stagee::arm_deadline");
+  round_trip(disarm_deadline{"e"}, "stagee::disarm_deadline");
+  round_trip(deadline_due{"e", 77}, "stagee::deadline_due");
+  round_trip(cancel_request{"t", "e", "alice", "why", 2500}, "stagee::cancel_request");
+  round_trip(cancel_reply{"e", execution_status::cancelled, "alice", "t1", "alice", "t0", "why"},
+             "stagee::cancel_reply");
+  round_trip(cancel_poll_request{"n", lease_sizing{0, 100}}, "stagee::cancel_poll_request");
+  round_trip(cancel_batch{{cancel_notice{"e", "alice", "r"}}, {sample_stored()},
+                          {cancel_notice{"e2", "bob", ""}}},
+             "stagee::cancel_batch");
   // Every registered type was checked, and nothing was checked that is not registered.
   std::set<std::string> registered(registered_type_names().begin(),
                                    registered_type_names().end());

@@ -1,0 +1,11 @@
+DROP VIEW IF EXISTS execution_runnable;
+DROP INDEX IF EXISTS ix_locks_expiry;
+ALTER TABLE execution_locks ALTER COLUMN lock_key TYPE VARCHAR(600);
+ALTER TABLE execution_queue DROP COLUMN IF EXISTS blocked_by;
+ALTER TABLE execution_queue DROP COLUMN IF EXISTS lock_waits;
+DROP INDEX IF EXISTS ix_exec_cancel_open;
+ALTER TABLE executions DROP CONSTRAINT IF EXISTS valid_cancel_request;
+ALTER TABLE executions DROP COLUMN IF EXISTS cancel_reason;
+ALTER TABLE executions DROP COLUMN IF EXISTS cancel_requested_by;
+ALTER TABLE executions DROP COLUMN IF EXISTS cancel_requested_at;
+ALTER TABLE executions DROP COLUMN IF EXISTS deadline_at;
