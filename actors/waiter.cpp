@@ -22,9 +22,13 @@ void answer_deadline(self_ptr self);
 
 /// Reads the status; answers when terminal, or when the deadline passed meanwhile.
 void check(self_ptr self) {
-  if (self->state.reading)
+  if (self->state.reading) {
+    // A terminal event while a read is in flight: that read may predate it.
+    self->state.read_again = true;
     return;
+  }
   self->state.reading = true;
+  self->state.read_again = false;
   status_request req{self->state.request.tenant_id, self->state.request.execution_id};
   self->request(self->state.reader, std::chrono::seconds(30), req)
     .then(
@@ -34,6 +38,8 @@ void check(self_ptr self) {
           answer(self, std::move(rep));
         else if (std::chrono::steady_clock::now() >= self->state.deadline)
           answer_deadline(self);
+        else if (self->state.read_again)
+          check(self);
       },
       [=](caf::error& err) {
         self->state.reading = false;

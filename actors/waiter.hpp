@@ -25,6 +25,7 @@ struct waiter_state {
   reader_actor reader;
   std::chrono::steady_clock::time_point deadline;
   bool reading = false;
+  bool read_again = false; // a terminal event came during the read
   waiter_settings settings;
 };
 

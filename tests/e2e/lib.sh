@@ -21,6 +21,7 @@ alive() { # alive PID: running (a zombie awaiting `wait` is not)
 
 cleanup() {
   local rc=$? stuck=0
+  [ -z "${WATCH_PID:-}" ] || kill "$WATCH_PID" 2>/dev/null || true
   for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   # A node must stop within its drain grace after SIGTERM; one that does not is a
   # bug: show where it was, kill it, fail the test (instead of a ctest timeout).
@@ -72,7 +73,43 @@ start_node() {
   exit 1
 }
 
+# group_left PGID: the live processes of a process group, after giving the ones
+# just killed up to a second to be reaped (prints nothing when the group is gone).
+group_left() {
+  local left
+  for _ in $(seq 1 20); do
+    left=$(ps -e -o pgid=,stat=,pid= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ {print $3}')
+    [ -z "$left" ] && return 0
+    sleep 0.05
+  done
+  echo "$left"
+}
+
+# watch_lock_invariant BOUND_MS: every second, in the background, records locks
+# owned by a missing execution or by one that ended more than BOUND_MS ago (test
+# plan L7: lease + reaper interval); finish fails the test if any was seen.
+# (It is a background job: after this, `wait` only with explicit pids.)
+watch_lock_invariant() {
+  local bound_ms=$1
+  : >"$WORK/invariant.violations"
+  (
+    while sleep 1; do
+      psql -qtAX "$DB_URL" -c "SELECT now(), l.lock_key, l.owner_execution_id, coalesce(e.status::text, 'missing')
+          FROM execution_locks l LEFT JOIN executions e ON e.id = l.owner_execution_id
+         WHERE l.owner_execution_id IS NOT NULL
+           AND (e.id IS NULL OR e.ended_at < now() - make_interval(secs => $bound_ms / 1000.0))" \
+        >>"$WORK/invariant.violations" 2>/dev/null || true
+    done
+  ) &
+  WATCH_PID=$!
+}
+
 finish() {
+  if [ -n "${WATCH_PID:-}" ]; then
+    kill "$WATCH_PID" 2>/dev/null || true
+    check "lock invariant: no lock held for an ended or missing execution" "" \
+      "$(head -3 "$WORK/invariant.violations")"
+  fi
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
