@@ -42,7 +42,8 @@ template <class Message>
 void leave_with(self_ptr self, Message msg) {
   auto& st = self->state;
   if (st.deadline_armed)
-    self->send(st.peers.timeouts, disarm_deadline{st.record.execution_id});
+    self->send(st.peers.timeouts, disarm_deadline{st.record.execution_id,
+                                                  caf::actor_cast<execution_actor>(self)});
   self->send(st.peers.supervisor, std::move(msg));
   self->quit();
 }
@@ -323,22 +324,27 @@ void on_stop(self_ptr self, const stop_execution& req) {
       st.run_stop->store(true); // on_step_result quits
       return;
     }
-    if (!st.waiting_for_locks) // otherwise the lock reply quits
+    if (!st.acquiring) // otherwise the lock reply quits
       leave(self);
     return;
   }
   auto t = stop_trigger(self, req);
   st.stop = t;
-  logging::write(lg(), spdlog::level::warn,
-                 req.kind == stop_kind::cancel ? "cancelling execution" : "stopping execution",
-                 st.log,
-                 {{"error_class", req.error_class}, {"reason", req.message}, {"by", t.by}});
+  if (req.kind == stop_kind::cancel)
+    logging::write(lg(), spdlog::level::warn, "cancelling execution", st.log,
+                   {{"cancel_requested_by", req.by}, {"reason", req.message}});
+  else
+    logging::write(lg(), spdlog::level::warn, "stopping execution", st.log,
+                   {{"error_class", req.error_class}, {"reason", req.message}});
   if (st.run_stop) {
     st.run_stop->store(true); // on_step_result fires the stop
     return;
   }
-  if (st.in_flight || st.waiting_for_locks)
+  if (st.in_flight || st.acquiring)
     return; // committed() or the lock reply fires the stop
+  if (st.waiting_for_locks) { // between two lock attempts: no lease write needed to stop
+    st.waiting_for_locks.reset();
+  }
   st.retry_pending = false; // a pending backoff timer finds nothing to do
   fire(self, t);
 }
@@ -403,17 +409,23 @@ void acquire_locks_then_fire(self_ptr self) {
   acquire_locks req{st.record.execution_id, st.settings.node, st.record.fence,
                     locks_for(st.record.tenant_id, st.record.frozen_plan),
                     st.settings.lock_wait_base_ms, st.settings.lock_wait_cap_ms};
+  st.acquiring = true;
   self->request(st.peers.locks, std::chrono::seconds(30), std::move(req))
     .then(
       [=](locks_outcome& o) {
         auto& st = self->state;
+        st.acquiring = false;
         auto first = std::move(*st.waiting_for_locks);
         st.waiting_for_locks.reset();
         if (st.abandoning) {
           leave(self);
           return;
         }
-        if (!o.granted) { // queue row deferred: free again after the backoff
+        if (!o.granted) {
+          // The queue row is deferred (free again after the backoff) and this owner's
+          // lease is gone with it: a stop received meanwhile cannot be written here.
+          // A cancel is carried out by whichever node polls it next; a deadline is
+          // re-armed by the next owner.
           st.log.status = "waiting_for_lock";
           logging::write(lg(), spdlog::level::info, "target locked; waiting in the queue", st.log,
                          {{"lock", o.holder.key}, {"holder", o.holder.execution_id},
@@ -422,12 +434,19 @@ void acquire_locks_then_fire(self_ptr self) {
           return;
         }
         st.record.locks = std::move(o.grants);
+        if (st.draining && !st.stop) { // nothing started: the next owner takes it over
+          hand_back(self);
+          return;
+        }
         fire(self, st.stop ? *st.stop : first);
       },
       [=](caf::error& err) {
         auto& st = self->state;
+        st.acquiring = false;
         if (err == stagee_errc::owner_lost || st.abandoning) {
-          logging::write(lg(), spdlog::level::warn, "lease lost before the locks were taken",
+          logging::write(lg(), spdlog::level::warn,
+                         st.abandoning ? "abandoned before the locks were taken"
+                                       : "lease lost before the locks were taken",
                          st.log, {{"error", self->system().render(err)}});
           st.waiting_for_locks.reset();
           leave(self);
@@ -502,7 +521,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
     [=](caf::tick_atom) {
       if (self->state.in_flight && self->state.journal_failures > 0)
         journal(self);
-      else if (self->state.waiting_for_locks)
+      else if (self->state.waiting_for_locks && !self->state.acquiring)
         acquire_locks_then_fire(self);
     },
   };

@@ -66,6 +66,7 @@ struct execution_state {
   execution_settings settings;
   execution_peers peers;
   std::optional<trigger> waiting_for_locks; // the first trigger, fired once locks are held
+  bool acquiring = false;                   // an acquire_locks request is in flight
   bool deadline_armed = false;
   std::optional<journal_append> in_flight; // written but not yet committed
   std::optional<int32_t> run_after_commit;

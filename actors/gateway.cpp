@@ -108,6 +108,7 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
                           : req.idempotency_key;
   rec.mode = decide_mode(p, req.mode, policy.step_timeout_ms);
   rec.step_timeout_ms = policy.step_timeout_ms;
+  rec.execution_timeout_ms = policy.execution_timeout_ms; // armed when it starts
   rec.frozen_plan = std::move(p);
   auto initial = initial_snapshot(rec.execution_id, rec.frozen_plan);
   initial.max_attempts = max_attempts_for(rec.frozen_plan.sla);

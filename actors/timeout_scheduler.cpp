@@ -13,8 +13,10 @@ uint64_t deadline_table::arm(arm_deadline req) {
   return gen;
 }
 
-void deadline_table::disarm(const std::string& execution_id) {
-  entries_.erase(execution_id);
+void deadline_table::disarm(const std::string& execution_id, const execution_actor& owner) {
+  auto i = entries_.find(execution_id);
+  if (i != entries_.end() && i->second.request.owner == owner)
+    entries_.erase(i);
 }
 
 std::optional<deadline_table::entry> deadline_table::take_due(const std::string& execution_id,
@@ -38,7 +40,7 @@ timeout_scheduler(timeout_scheduler_actor::stateful_pointer<timeout_scheduler_st
       auto gen = self->state.table.arm(std::move(req));
       self->delayed_send(self, in, deadline_due{id, gen});
     },
-    [=](const disarm_deadline& req) { self->state.table.disarm(req.execution_id); },
+    [=](const disarm_deadline& req) { self->state.table.disarm(req.execution_id, req.owner); },
     [=](const deadline_due& due) {
       auto e = self->state.table.take_due(due.execution_id, due.generation);
       if (!e)

@@ -29,8 +29,9 @@ public:
   /// Records (or replaces) the deadline; returns the generation to fire with.
   uint64_t arm(arm_deadline req);
 
-  /// Forgets a deadline; a firing already scheduled for it is then ignored.
-  void disarm(const std::string& execution_id);
+  /// Forgets a deadline armed by `owner`; a firing already scheduled for it is then
+  /// ignored. A deadline armed since by another owner stays.
+  void disarm(const std::string& execution_id, const execution_actor& owner);
 
   /// The armed entry if (execution_id, generation) is still current, and forgets it.
   std::optional<entry> take_due(const std::string& execution_id, uint64_t generation);

@@ -144,7 +144,12 @@ void drop_lost(self_ptr self, const std::vector<lease_ref>& asked,
     auto child = i->second.handle;
     st.by_address.erase(child.address());
     st.children.erase(i);
-    self->send_exit(child, caf::exit_reason::kill);
+    // Stop its step's process group and let it quit without writing (its writes
+    // would be refused anyway): killing the actor would leave the process running.
+    stop_execution stop;
+    stop.kind = stop_kind::abandon;
+    stop.message = "lease lost to another owner";
+    self->send(child, std::move(stop));
     if (auto w = st.waiting.find(l.execution_id); w != st.waiting.end()) {
       w->second.deliver(make_stagee_error(stagee_errc::owner_lost, "execution_id",
                                           "execution " + l.execution_id
@@ -266,6 +271,15 @@ void poll_cancels(self_ptr self) {
       [=](cancel_batch& b) {
         auto& st = self->state;
         st.cancel_polling = false;
+        if (st.draining) { // no new children now: hand the claimed ones straight back
+          release_request rel{st.settings.node, {}};
+          for (auto& s : b.claimed)
+            rel.leases.push_back(lease_ref{s.record.execution_id, s.record.fence});
+          if (!rel.leases.empty())
+            self->request(st.peers.queue, std::chrono::seconds(30), std::move(rel))
+              .then([](renewed&) {}, [](caf::error&) {}); // else they expire
+          return;
+        }
         for (auto& n : b.owned) {
           auto i = st.children.find(n.execution_id);
           if (i == st.children.end() || i->second.cancelling)

@@ -35,14 +35,16 @@ typename Inspector::result_type inspect(Inspector& f, arm_deadline& x) {
            x.budget_ms, x.owner);
 }
 
-/// Forget an execution's deadline (it ended or left this node).
+/// Forget an execution's deadline (it ended or left this node). Only the actor that
+/// armed it disarms it: a late disarm from a replaced actor changes nothing.
 struct disarm_deadline {
   std::string execution_id;
+  execution_actor owner;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, disarm_deadline& x) {
-  return f(caf::meta::type_name("disarm_deadline"), x.execution_id);
+  return f(caf::meta::type_name("disarm_deadline"), x.execution_id, x.owner);
 }
 
 /// Internal: a delayed message to the scheduler itself.

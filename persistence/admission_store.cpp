@@ -68,10 +68,23 @@ using key = std::pair<std::string, std::string>; // tenant, idempotency key
 
 /// Immediate executions take their locks in the admission transaction (their queue
 /// rows are pre-claimed by this node): one whose targets are locked is withdrawn and
-/// answered resource_busy, so nothing of it remains and its key stays usable.
+/// answered resource_busy, so nothing of it remains and its key stays usable. Every
+/// key of the batch is row-locked first, in key order, like any other acquirer.
 void take_immediate_locks(pqxx::work& txn, const std::vector<admit_request>& batch,
                           const std::map<std::string, size_t>& new_ones,
                           std::vector<caf::expected<admit_reply>>& out) {
+  std::map<std::string, lock_spec> all; // by key: sorted, unique
+  for (auto& r : batch)
+    if (new_ones.count(r.record.execution_id) > 0 && !r.node.empty())
+      for (auto& l : r.locks)
+        all.emplace(l.key, l);
+  if (all.empty())
+    return;
+  std::vector<lock_spec> sorted;
+  for (auto& [key, spec] : all)
+    sorted.push_back(spec);
+  lock_in_key_order(txn, sorted);
+  std::map<std::string, caf::error> withdrawn; // execution id -> why
   for (auto& r : batch) {
     auto i = new_ones.find(r.record.execution_id);
     if (i == new_ones.end() || r.node.empty() || r.locks.empty())
@@ -82,14 +95,17 @@ void take_immediate_locks(pqxx::work& txn, const std::vector<admit_request>& bat
       continue;
     }
     txn.exec_prepared(stmt::admit_withdraw, r.record.execution_id);
-    out[i->second] = make_stagee_error(
+    withdrawn[r.record.execution_id] = make_stagee_error(
       stagee_errc::resource_busy, "targets",
       "a target is locked: " + busy_message(got.holder)
         + "; retry when it ends, or submit in background mode to wait for the lock");
   }
-}
-
-} // namespace
+  // A duplicate of a withdrawn submit in the same batch gets the same answer.
+  for (auto& rep : out)
+    if (rep)
+      if (auto w = withdrawn.find(rep->execution_id); w != withdrawn.end())
+        rep = w->second;
+}} // namespace
 
 admission_store::admission_store(db_session& db, admission_settings settings)
   : db_(db), settings_(settings) {

@@ -105,6 +105,7 @@ journal_store::append(const std::vector<journal_append>& batch) {
       txn.exec_prepared(stmt::journal_insert_events, events.dump());
     if (!released.empty()) { // queue row first, then locks (the order every writer uses)
       txn.exec_prepared(stmt::journal_release_queue, released.dump());
+      txn.exec_prepared(stmt::locks_lock_owned, released.dump()); // in key order
       txn.exec_prepared(stmt::journal_release_locks, released.dump());
     }
     if (!dead.empty()) // after the events: the DLQ row copies their history

@@ -22,6 +22,24 @@ std::string key_array(const std::vector<lock_spec>& locks) {
 
 } // namespace
 
+namespace {
+
+pqxx::result insert_and_lock(pqxx::work& txn, const std::vector<lock_spec>& locks,
+                             const std::string& execution_id) {
+  auto rows = json::array();
+  for (auto& l : locks)
+    rows.push_back({{"lock_key", l.key}, {"tenant_id", l.tenant_id},
+                    {"target_ref", l.target}, {"action", l.action}});
+  txn.exec_prepared(stmt::locks_insert_keys, rows.dump());
+  return txn.exec_prepared(stmt::locks_lock_rows, key_array(locks), execution_id);
+}
+
+} // namespace
+
+void lock_in_key_order(pqxx::work& txn, const std::vector<lock_spec>& locks) {
+  insert_and_lock(txn, locks, "00000000-0000-0000-0000-000000000000");
+}
+
 locks_outcome take_locks(pqxx::work& txn, const std::string& execution_id,
                          const std::string& node, const std::vector<lock_spec>& locks) {
   locks_outcome out;
@@ -29,13 +47,8 @@ locks_outcome take_locks(pqxx::work& txn, const std::string& execution_id,
     out.granted = true;
     return out;
   }
-  auto rows = json::array();
-  for (auto& l : locks)
-    rows.push_back({{"lock_key", l.key}, {"tenant_id", l.tenant_id},
-                    {"target_ref", l.target}, {"action", l.action}});
   auto keys = key_array(locks);
-  txn.exec_prepared(stmt::locks_insert_keys, rows.dump());
-  for (auto r : txn.exec_prepared(stmt::locks_lock_rows, keys, execution_id)) {
+  for (auto r : insert_and_lock(txn, locks, execution_id)) {
     if (!r["busy"].as<bool>())
       continue;
     out.holder = lock_holder{r["lock_key"].as<std::string>(), r["holder"].as<std::string>(),

@@ -23,6 +23,11 @@ namespace stagee {
 locks_outcome take_locks(pqxx::work& txn, const std::string& execution_id,
                          const std::string& node, const std::vector<lock_spec>& locks);
 
+/// Inside the caller's transaction: creates the rows of `locks` (sorted by key)
+/// that do not exist yet and row-locks them all in key order, the order every
+/// acquirer uses (no deadlock between acquirers).
+void lock_in_key_order(pqxx::work& txn, const std::vector<lock_spec>& locks);
+
 /// Text of the resource_busy error for a lock held by someone else.
 std::string busy_message(const lock_holder& h);
 

@@ -67,8 +67,11 @@ caf::expected<std::vector<std::string>>
 queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases) {
   return db_.transact("renew leases", [&](pqxx::work& txn) {
     auto ids = first_column(txn.exec_prepared(stmt::queue_renew, node, lease_rows(leases)));
-    if (!ids.empty()) // the locks of a renewed execution share its lease
-      txn.exec_prepared(stmt::queue_renew_locks, node, nlohmann::json(ids).dump());
+    if (!ids.empty()) { // the locks of a renewed execution share its lease
+      auto renewed = nlohmann::json(ids).dump();
+      txn.exec_prepared(stmt::locks_lock_owned, renewed); // in key order
+      txn.exec_prepared(stmt::queue_renew_locks, node, renewed);
+    }
     return ids;
   });
 }

@@ -46,9 +46,10 @@ constexpr const char* locks_defer_queue = "locks_defer_queue";
 constexpr const char* locks_reap = "locks_reap";
 constexpr const char* locks_list = "locks_list";
 constexpr const char* journal_release_locks = "journal_release_locks";
+constexpr const char* locks_lock_owned = "locks_lock_owned";
 
 /// Every statement above, for the prepare-all test.
-constexpr std::array<const char*, 40> all{
+constexpr std::array<const char*, 41> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -89,6 +90,7 @@ constexpr std::array<const char*, 40> all{
   locks_reap,
   locks_list,
   journal_release_locks,
+  locks_lock_owned,
 };
 
 } // namespace stagee::stmt

@@ -10,7 +10,8 @@
 #
 # Environment:
 #   STAGEE_BUILD_DIR   build directory (default: build)
-#   BENCH_SCENARIOS    override the scenario list: "mode:count:concurrency:steps:targets ..."
+#   BENCH_SCENARIOS    override the scenario list: "mode:count:concurrency:steps:targets[:class] ..."
+#                      (class read: no locks, the default; modify: a lock per target)
 #   BENCH_SKIP_BUILD=1 use the binaries already in the build directory
 #   BENCH_RESULTS      also append every result JSON line to this file
 #   BENCH_NODE_ARGS    extra arguments for `stagee node` (e.g. "--capacity 256")
@@ -22,7 +23,7 @@ ROOT=$PWD
 BUILD_DIR=${STAGEE_BUILD_DIR:-build}
 case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 
-SCENARIOS=${BENCH_SCENARIOS:-"immediate:500:1:1:1 immediate:2000:32:1:1 immediate:2000:32:3:2 background:5000:64:1:1 background:5000:64:3:2"}
+SCENARIOS=${BENCH_SCENARIOS:-"immediate:500:1:1:1 immediate:2000:32:1:1 immediate:2000:32:1:1:modify immediate:2000:32:3:2 background:5000:64:1:1 background:5000:64:1:1:modify background:5000:64:3:2"}
 WARMUP="immediate:300:16:1:1"
 
 log() { echo "bench: $*" >&2; }
@@ -124,13 +125,14 @@ snapshot() { # -> "node_ticks pg_ticks busy total commits wal_records wal_bytes 
 # -- scenarios -----------------------------------------------------------------------
 SUMMARY=()
 FAILED=0
-run_scenario() { # mode count concurrency steps targets [label]
-  local mode=$1 count=$2 conc=$3 steps=$4 targets=$5 label=${6:-$1-$2x$3-${4}s${5}t}
+run_scenario() { # mode count concurrency steps targets [class]
+  local mode=$1 count=$2 conc=$3 steps=$4 targets=$5 class=${6:-read}
+  local label=$1-$2x$3-${4}s${5}t${6:+-$6}
   local before after late out rc line
   before=($(snapshot))
   set +e
   out=$("$BENCH" --gateway "$GATEWAY" --count "$count" --concurrency "$conc" --mode "$mode" \
-                 --steps "$steps" --targets "$targets" --label "$label")
+                 --steps "$steps" --targets "$targets" --action-class "$class" --label "$label")
   rc=$?
   set -e
   after=($(snapshot))
@@ -184,9 +186,9 @@ if [ "${BENCH_ANALYZE:-1}" = 1 ]; then
 fi
 
 for sc in $SCENARIOS; do
-  IFS=: read -r m c k s t <<<"$sc"
-  log "scenario $m count=$c concurrency=$k steps=$s targets=$t"
-  run_scenario "$m" "$c" "$k" "$s" "$t"
+  IFS=: read -r m c k s t a <<<"$sc"
+  log "scenario $m count=$c concurrency=$k steps=$s targets=$t class=${a:-read}"
+  run_scenario "$m" "$c" "$k" "$s" "$t" "$a"
   if ! kill -0 "$NODE_PID" 2>/dev/null; then
     log "the node exited; skipping the remaining scenarios"
     FAILED=1

@@ -5,6 +5,8 @@
 -- execution_timeout_ms), set by the journal write that starts it. Stored so that a
 -- new owner re-arms the same deadline.
 ALTER TABLE executions ADD COLUMN deadline_at timestamptz;
+UPDATE executions SET deadline_at = started_at + make_interval(secs => timeout_ms / 1000.0)
+ WHERE started_at IS NOT NULL AND ended_at IS NULL AND timeout_ms IS NOT NULL;
 
 -- A cancellation request: recorded by whichever gateway receives it (the first one
 -- wins), carried out by the node holding the execution's lease, or by any node

@@ -3,7 +3,8 @@
 -- name: journal_update_executions
 -- Applies only where last_event_seq still equals the writer's expected_seq AND the
 -- writer (worker_id, fence) still holds the execution's queue lease: 0 rows for an id
--- means another owner claimed it or journaled in between (owner_lost).
+-- means another owner claimed it or journaled in between, or the lease expired by
+-- the database clock (owner_lost: its locks may be someone else's by now).
 -- The start sets the SLA deadline (deadline_at); a write that starts a run counts
 -- a cancellation check, and every write returns the pending cancellation request
 -- (the check between steps, R-SAFE-6); the cancelled status records who asked.
@@ -23,11 +24,12 @@ UPDATE executions e
                                  coalesce((SELECT q.lease_renewals FROM execution_queue q
                                             WHERE q.execution_id = e.id), 0)),
        started_at = CASE WHEN x.status = 'running' AND e.started_at IS NULL
-                         THEN greatest(clock_timestamp(), e.created_at)
+                         THEN greatest(statement_timestamp(), e.created_at)
                          ELSE e.started_at END,
        deadline_at = CASE WHEN x.status = 'running' AND e.started_at IS NULL
-                          THEN greatest(clock_timestamp(), e.created_at)
-                               + make_interval(secs => coalesce(e.timeout_ms, 0) / 1000.0)
+                               AND e.timeout_ms IS NOT NULL
+                          THEN greatest(statement_timestamp(), e.created_at)
+                               + make_interval(secs => e.timeout_ms / 1000.0)
                           ELSE e.deadline_at END,
        cancel_checks_performed = e.cancel_checks_performed + CASE WHEN x.cancel_check THEN 1 ELSE 0 END,
        cancelled_by = CASE WHEN x.status = 'cancelled' AND e.cancelled_by IS NULL
@@ -47,7 +49,7 @@ UPDATE executions e
  WHERE e.id = x.id AND e.last_event_seq = x.expected_seq
    AND EXISTS (SELECT 1 FROM execution_queue q
                 WHERE q.execution_id = x.id AND q.lease_owner = x.worker_id
-                  AND q.fence = x.fence)
+                  AND q.fence = x.fence AND q.lease_expires_at >= now())
 RETURNING e.id, coalesce(e.cancel_requested_by, '') AS cancel_by,
           coalesce(e.cancel_reason, '') AS cancel_reason;
 

@@ -4,10 +4,12 @@
 -- row first, lock rows second (as in the journal and the renewal): no deadlock.
 
 -- name: locks_queue_lease
--- The caller must hold the execution's queue lease (node $2, fence $3); locks it.
+-- The caller must hold the execution's queue lease (node $2, fence $3), unexpired
+-- by the database clock; locks the queue row.
 SELECT lease_expires_at, blocked_by IS NOT NULL AS was_blocked
   FROM execution_queue
  WHERE execution_id = $1::uuid AND lease_owner = $2 AND fence = $3
+   AND lease_expires_at >= now()
    FOR UPDATE;
 
 -- name: locks_insert_keys
@@ -51,7 +53,8 @@ UPDATE execution_queue SET blocked_by = NULL WHERE execution_id = $1::uuid;
 
 -- name: locks_release_execution
 -- An execution that must wait lets go of every lock it still holds (never wait
--- while holding: no deadlock between executions).
+-- while holding: no deadlock between executions). Its keys are those just locked
+-- in key order by locks_lock_rows (a plan's keys do not change).
 UPDATE execution_locks
    SET owner_execution_id = NULL, owner_node = NULL, acquired_at = NULL, lease_expires_at = NULL
  WHERE owner_execution_id = $1::uuid;
@@ -91,6 +94,16 @@ SELECT lock_key, tenant_id, target_ref, action, owner_execution_id::text, owner_
  WHERE owner_execution_id IS NOT NULL AND ($1 = '' OR tenant_id = $1) AND ($2 = '' OR target_ref = $2)
  ORDER BY lock_key
  LIMIT 1000;
+
+-- name: locks_lock_owned
+-- Row-locks, in key order, the locks held by the executions in $1 (a JSON array of
+-- ids): every statement that then updates several lock rows (release, renewal)
+-- must not take them in another order than an acquirer does.
+SELECT lock_key
+  FROM execution_locks
+ WHERE owner_execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid)
+ ORDER BY lock_key
+   FOR UPDATE;
 
 -- name: journal_release_locks
 -- A terminal execution's locks are released in the transaction of its final status

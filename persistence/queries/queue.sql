@@ -31,9 +31,10 @@ SELECT r.*, claimed.fence, claimed.queue_wait_ms, claimed.lease_ms
   JOIN execution_runnable r ON r.id = claimed.execution_id;
 
 -- name: queue_renew
--- Renews only leases still held with the same fencing token, each for its own
--- length; the ids returned are the renewed ones, every other requested lease is
--- lost to another owner. Counts renewals on the queue row only (one table: no lock
+-- Renews only leases still held with the same fencing token and not yet expired
+-- by the database clock (an expired lease is dead even before the reaper frees it:
+-- its locks may already belong to someone else), each for its own length; the ids
+-- returned are the renewed ones, every other requested lease is lost. Counts renewals on the queue row only (one table: no lock
 -- order to get wrong against the journal, which copies the count into
 -- executions.lease_renewals).
 UPDATE execution_queue q
@@ -41,11 +42,13 @@ UPDATE execution_queue q
        lease_renewals = q.lease_renewals + 1
   FROM jsonb_to_recordset($2::jsonb) AS x(execution_id uuid, fence bigint, lease_ms bigint)
  WHERE q.execution_id = x.execution_id AND q.lease_owner = $1 AND q.fence = x.fence
+   AND q.lease_expires_at >= now()
 RETURNING q.execution_id::text;
 
 -- name: queue_renew_locks
 -- The locks of a renewed execution share its lease (same expiry, same statement
--- order as the journal: queue rows first, then locks).
+-- order as the journal: queue rows first, then locks, locked in key order by
+-- locks_lock_owned).
 UPDATE execution_locks l
    SET lease_expires_at = q.lease_expires_at
   FROM execution_queue q
@@ -91,22 +94,30 @@ ON CONFLICT (action) DO UPDATE
 RETURNING d.action, d.p95_ms, d.samples;
 
 -- name: cancel_poll_owned
--- Requested cancellations of executions this node ($1) holds the lease of. Driven
--- by the tiny partial index ix_exec_cancel_open.
-SELECT e.id::text, e.cancel_requested_by, coalesce(e.cancel_reason, '')
-  FROM executions e
-  JOIN execution_queue q ON q.execution_id = e.id
- WHERE e.cancel_requested_at IS NOT NULL AND e.ended_at IS NULL AND q.lease_owner = $1;
+-- Requested cancellations of executions this node ($1) holds the lease of. The open
+-- requests come from the tiny partial index ix_exec_cancel_open first (materialized:
+-- never a scan of the whole queue), then their queue rows by primary key.
+WITH open AS MATERIALIZED (
+  SELECT id, cancel_requested_by, cancel_reason
+    FROM executions
+   WHERE cancel_requested_at IS NOT NULL AND ended_at IS NULL
+)
+SELECT open.id::text, open.cancel_requested_by, coalesce(open.cancel_reason, '')
+  FROM open
+  JOIN execution_queue q ON q.execution_id = open.id
+ WHERE q.lease_owner = $1;
 
 -- name: cancel_claim_free
 -- Claims, to cancel them, executions with a cancellation request that nobody holds
 -- (queued, deferred while waiting for a lock, or freed by the reaper after their
 -- owner died or froze), whatever their visible_at; not counted as attempts.
-WITH next AS (
+WITH open AS MATERIALIZED (
+  SELECT id FROM executions WHERE cancel_requested_at IS NOT NULL AND ended_at IS NULL
+), next AS (
   SELECT q.execution_id
-    FROM executions e
-    JOIN execution_queue q ON q.execution_id = e.id
-   WHERE e.cancel_requested_at IS NOT NULL AND e.ended_at IS NULL AND q.lease_owner IS NULL
+    FROM open
+    JOIN execution_queue q ON q.execution_id = open.id
+   WHERE q.lease_owner IS NULL
    LIMIT 100
      FOR UPDATE OF q SKIP LOCKED
 ), claimed AS (

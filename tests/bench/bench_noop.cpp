@@ -52,6 +52,7 @@ struct bench_options {
   std::string principal = "bench";
   int32_t steps = 1;
   int32_t targets = 1;
+  std::string action_class = "read"; // modify: per-asset locks, distinct targets per execution
   int64_t submit_timeout_ms = 600000;
   int64_t wait_timeout_ms = 600000;
   std::string label;
@@ -110,12 +111,18 @@ std::string plan_json(const driver_state& st, int64_t i) {
   json steps = json::array();
   for (int32_t s = 1; s <= st.opts.steps; ++s)
     steps.push_back({{"name", "noop-" + std::to_string(s)}, {"executor", "noop"}});
+  // A modify plan takes a lock per target: give each execution targets of its own,
+  // so the figure is the cost of locking, not of waiting for a lock.
+  auto targets = st.target_names;
+  if (st.opts.action_class != "read")
+    for (auto& t : targets)
+      t += "-" + std::to_string(i);
   json doc{{"name", "bench noop " + st.run_id + " " + std::to_string(i)},
            {"action", "bench-noop"},
-           {"action_class", "read"},
+           {"action_class", st.opts.action_class},
            {"sla_class", "fast"},
            {"environment", "bench"},
-           {"targets", st.target_names},
+           {"targets", std::move(targets)},
            {"steps", std::move(steps)}};
   return doc.dump();
 }
@@ -316,6 +323,9 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--wait-timeout-ms", o.wait_timeout_ms, "deadline of one wait")
     ->capture_default_str();
+  app.add_option("--action-class", o.action_class,
+                 "read (no locks) or modify (a lock per target, targets distinct per execution)")
+    ->capture_default_str()->check(CLI::IsMember({"read", "modify"}));
   app.add_option("--label", o.label, "scenario name copied into the output");
   app.add_flag("--quiet", o.quiet, "print only the JSON line");
   try {

@@ -34,7 +34,29 @@ check "no process of its group is left" "" "$(group_left "$(cat "$WORK/sleepy.pg
 check "its lock is gone" 0 "$(sql "SELECT count(*) FROM execution_locks WHERE owner_execution_id='$ID'")"
 check "the lock row keeps its fence" 1 "$(sql "SELECT fence FROM execution_locks WHERE target_ref='t-1'")"
 
-# 2. Execution deadline (fast SLA: 10 s for the whole execution) across a crash:
+# 2. Execution deadline of an immediate execution (fast SLA: 10 s): two 6 s steps,
+# on a node with derived leases (8 s step timeout + 30 s buffer: the deadline comes
+# long before the renewal cap).
+start_node timeouts-i --claim-interval-ms 100
+GW_I="127.0.0.1:$NODE_PORT"
+cat >"$WORK/slow.json" <<JSON
+{"name": "slow", "action": "rotate", "action_class": "modify", "sla_class": "fast",
+ "environment": "test", "targets": ["t-3"],
+ "steps": [{"name": "a", "executor": "shell", "timeout_ms": 8000, "command": ["sleep", "6"]},
+           {"name": "b", "executor": "shell", "timeout_ms": 8000, "command": ["sleep", "6"]}]}
+JSON
+start=$(date +%s%N)
+out=$("$STAGEE_BIN" submit --gateway "$GW_I" --tenant t --principal p --mode immediate "$WORK/slow.json")
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "immediate: failed at the deadline with execution_timeout" "failed|execution_timeout" \
+  "$(sql "SELECT status || '|' || error_class FROM executions WHERE id='$(jq -r .execution_id <<<"$out")'")"
+check "immediate: answered within 10..11.5 s" true \
+  "$([ "$elapsed_ms" -ge 9900 ] && [ "$elapsed_ms" -le 11500 ] && echo true || echo "false ($elapsed_ms ms)")"
+
+kill -TERM "${NODE_PIDS[1]}"; wait "${NODE_PIDS[1]}" || true # only node a claims below
+NODE_PIDS=("${NODE_PIDS[0]}")
+
+# 3. Execution deadline (fast SLA: 10 s for the whole execution) across a crash:
 # three idempotent 5 s steps; node A dies during the second, node B resumes and must
 # stop the execution at the deadline stored at its start, not 10 s after takeover.
 step() { printf '{"name": "%s", "executor": "shell", "idempotent": true, "timeout_ms": 6000, "command": ["sh", "-c", "echo $$ >> %s; exec sleep 5"]}' "$1" "$WORK/long.pgids"; }

@@ -523,6 +523,33 @@ BOOST_AUTO_TEST_CASE(a_busy_lock_defers_the_waiter_without_an_attempt_and_fences
   BOOST_CHECK_EQUAL(gb3->grants.at(0).fence, 3);
 }
 
+BOOST_AUTO_TEST_CASE(an_expired_lease_can_neither_renew_nor_write_once_its_lock_is_taken) {
+  admit_one(test::admission(modify_plan("a", R"(["web-1"])"), "acme"));
+  admit_one(test::admission(modify_plan("b", R"(["web-1"])"), "acme"));
+  auto got = queue.claim("node-a", 1, fixed, nullptr);
+  BOOST_REQUIRE(got && got->size() == 1u);
+  auto a = (*got)[0];
+  BOOST_REQUIRE(locks.acquire(acquiring(a, "node-a"))->granted);
+  auto snap = a.record.snapshot;
+  BOOST_REQUIRE(journal_trigger(*this, snap, started_by("node-a"), {}, "node-a", a.record.fence));
+  // node-a freezes past its lease; nothing has reaped its queue row yet.
+  db.scalar("UPDATE execution_queue SET lease_expires_at = now() - interval '1 second' "
+            "WHERE execution_id = '" + a.record.execution_id + "'");
+  db.scalar("UPDATE execution_locks SET lease_expires_at = now() - interval '1 second'");
+  auto b = queue.claim("node-b", 1, fixed, nullptr);
+  BOOST_REQUIRE(b && b->size() == 1u);
+  auto gb = locks.acquire(acquiring((*b)[0], "node-b"));
+  BOOST_REQUIRE(gb && gb->granted); // expired by the database clock: free
+  BOOST_CHECK_EQUAL(gb->grants.at(0).fence, 2);
+  // node-a wakes up: its late renewal and its next write are both refused.
+  BOOST_CHECK(queue.renew("node-a", {lease_ref{a.record.execution_id, a.record.fence, 60000}})
+                ->empty());
+  BOOST_CHECK(!journal_trigger(*this, snap, finished(0), {}, "node-a", a.record.fence));
+  BOOST_CHECK(!locks.acquire(acquiring(a, "node-a")));
+  BOOST_CHECK_EQUAL(db.scalar("SELECT owner_execution_id::text FROM execution_locks"),
+                    (*b)[0].record.execution_id);
+}
+
 BOOST_AUTO_TEST_CASE(only_the_queue_lease_holder_takes_locks) {
   admit_one(test::admission(modify_plan("a", R"(["web-1"])"), "acme"));
   auto got = queue.claim("node-a", 1, fixed, nullptr);
@@ -553,6 +580,14 @@ BOOST_AUTO_TEST_CASE(an_immediate_submit_against_a_held_lock_is_refused_and_leav
   BOOST_CHECK_MESSAGE(d.message.find(a.record.execution_id) != std::string::npos, d.message);
   BOOST_CHECK_MESSAGE(d.message.find("lock:v1:acme:web-2:patch") != std::string::npos, d.message);
   BOOST_CHECK_EQUAL(count("executions"), "1"); // nothing of b remains
+  // The same refused submit twice in one batch: both answers are resource_busy.
+  auto b2 = b;
+  b2.record.execution_id = test::random_uuid();
+  auto twice = admission.admit({b, b2});
+  BOOST_REQUIRE(twice && twice->size() == 2u);
+  BOOST_CHECK(!(*twice)[0] && (*twice)[0].error() == stagee_errc::resource_busy);
+  BOOST_CHECK(!(*twice)[1] && (*twice)[1].error() == stagee_errc::resource_busy);
+  BOOST_CHECK_EQUAL(count("executions"), "1");
   // Another tenant's same target is another lock.
   auto c = with_locks(test::admission(modify_plan("b", R"(["web-2"])"), "globex", "alice",
                                       execution_mode::immediate));

@@ -40,10 +40,10 @@ BOOST_AUTO_TEST_CASE(a_disarmed_deadline_never_fires) {
   deadline_table t;
   auto g1 = t.arm(arm("e1"));
   auto g2 = t.arm(arm("e2"));
-  t.disarm("e1");
+  t.disarm("e1", execution_actor{});
   BOOST_CHECK(!t.take_due("e1", g1));
   BOOST_CHECK(t.take_due("e2", g2)); // others are untouched
-  t.disarm("missing"); // harmless
+  t.disarm("missing", execution_actor{}); // harmless
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -187,7 +187,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(lock_list{{lock_view{"k", "t", "h1", "a", "e", "n", 9, "x", "y", -5}}},
              "stagee::lock_list");
   round_trip(arm_deadline{"e", 1000, "fast_read", 10000, {}}, "stagee::arm_deadline");
-  round_trip(disarm_deadline{"e"}, "stagee::disarm_deadline");
+  round_trip(disarm_deadline{"e", {}}, "stagee::disarm_deadline");
   round_trip(deadline_due{"e", 77}, "stagee::deadline_due");
   round_trip(cancel_request{"t", "e", "alice", "why", 2500}, "stagee::cancel_request");
   round_trip(cancel_reply{"e", execution_status::cancelled, "alice", "t1", "alice", "t0", "why"},
