@@ -92,6 +92,7 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
   a.outputs = std::move(outputs);
   a.events = std::move(tr.events);
   a.cancel_check = tr.run_next.has_value(); // the check before a run starts
+  a.locking = st.locking;
   st.in_flight = std::move(a);
   st.run_after_commit = tr.run_next;
   st.retry_after_commit = tr.retry_scheduled;
@@ -466,8 +467,7 @@ void acquire_locks_then_fire(self_ptr self) {
 void begin(self_ptr self, trigger first) {
   auto& st = self->state;
   auto runs = first.kind == trigger_kind::start || first.kind == trigger_kind::resume;
-  if (!runs || !st.record.locks.empty()
-      || locks_for(st.record.tenant_id, st.record.frozen_plan).empty()) {
+  if (!runs || !st.record.locks.empty() || !st.locking) {
     fire(self, first);
     return;
   }
@@ -503,6 +503,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
   st.log.targets = p.targets;
   st.log.worker_id = st.settings.node;
   st.log.queue_wait_ms = st.record.queue_wait_ms;
+  st.locking = !locks_for(st.record.tenant_id, p).empty();
   if (first.by.empty())
     first.by = st.settings.node;
   first.now_us = now_us();

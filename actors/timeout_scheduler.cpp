@@ -6,57 +6,94 @@
 
 namespace stagee {
 
-uint64_t deadline_table::arm(arm_deadline req) {
-  auto gen = ++next_;
+void deadline_table::arm(arm_deadline req, clock::time_point due) {
   auto id = req.execution_id;
-  entries_[id] = entry{gen, std::move(req)};
-  return gen;
+  if (auto i = by_id_.find(id); i != by_id_.end()) {
+    by_due_.erase(i->second.pos);
+    by_id_.erase(i);
+  }
+  auto pos = by_due_.emplace(due, id);
+  by_id_.emplace(std::move(id), entry{std::move(req), pos});
 }
 
 void deadline_table::disarm(const std::string& execution_id, const execution_actor& owner) {
-  auto i = entries_.find(execution_id);
-  if (i != entries_.end() && i->second.request.owner == owner)
-    entries_.erase(i);
+  auto i = by_id_.find(execution_id);
+  if (i == by_id_.end() || i->second.request.owner != owner)
+    return;
+  by_due_.erase(i->second.pos);
+  by_id_.erase(i);
 }
 
-std::optional<deadline_table::entry> deadline_table::take_due(const std::string& execution_id,
-                                                              uint64_t generation) {
-  auto i = entries_.find(execution_id);
-  if (i == entries_.end() || i->second.generation != generation)
-    return std::nullopt; // disarmed, or re-armed since: a stale timer
-  auto out = std::move(i->second);
-  entries_.erase(i);
+std::vector<arm_deadline> deadline_table::take_due(clock::time_point now) {
+  std::vector<arm_deadline> out;
+  while (!by_due_.empty() && by_due_.begin()->first <= now) {
+    auto i = by_id_.find(by_due_.begin()->second);
+    by_due_.erase(by_due_.begin());
+    out.push_back(std::move(i->second.request));
+    by_id_.erase(i);
+  }
   return out;
 }
 
-timeout_scheduler_actor::behavior_type
-timeout_scheduler(timeout_scheduler_actor::stateful_pointer<timeout_scheduler_state> self,
-                  std::string node) {
+std::optional<deadline_table::clock::time_point> deadline_table::next_due() const {
+  if (by_due_.empty())
+    return std::nullopt;
+  return by_due_.begin()->first;
+}
+
+namespace {
+
+using self_ptr = timeout_scheduler_actor::stateful_pointer<timeout_scheduler_state>;
+
+/// Makes sure a timer fires no later than the earliest deadline. A timer already
+/// armed early enough stays; otherwise a new one with a new generation replaces it
+/// (the old one will find its generation stale).
+void schedule(self_ptr self) {
+  auto& st = self->state;
+  auto next = st.table.next_due();
+  if (!next || (st.timer_due && *st.timer_due <= *next))
+    return;
+  st.timer_due = *next;
+  auto in = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       *next - deadline_table::clock::now()),
+                     std::chrono::milliseconds{0});
+  self->delayed_send(self, in, deadline_tick{++st.generation});
+}
+
+void expire(self_ptr self, const arm_deadline& r) {
+  logging::write(*logging::get("exec"), spdlog::level::warn,
+                 "execution deadline passed; stopping it",
+                 {{"exec_id", r.execution_id}, {"timeout_policy_id", r.policy_id},
+                  {"execution_timeout_ms", r.budget_ms}, {"worker_id", self->state.node}});
+  stop_execution stop;
+  stop.kind = stop_kind::fail;
+  stop.error_class = "execution_timeout";
+  stop.timed_out = true;
+  stop.message = "execution ran longer than its SLA allows: " + std::to_string(r.budget_ms)
+                 + " ms (timeout policy " + r.policy_id + ")";
+  self->send(r.owner, std::move(stop));
+}
+
+} // namespace
+
+timeout_scheduler_actor::behavior_type timeout_scheduler(self_ptr self, std::string node) {
   self->state.node = std::move(node);
   return {
     [=](arm_deadline& req) {
-      auto in = std::chrono::milliseconds{std::max<int64_t>(req.in_ms, 0)};
-      auto id = req.execution_id;
-      auto gen = self->state.table.arm(std::move(req));
-      self->delayed_send(self, in, deadline_due{id, gen});
+      auto due = deadline_table::clock::now()
+                 + std::chrono::milliseconds{std::max<int64_t>(req.in_ms, 0)};
+      self->state.table.arm(std::move(req), due);
+      schedule(self);
     },
     [=](const disarm_deadline& req) { self->state.table.disarm(req.execution_id, req.owner); },
-    [=](const deadline_due& due) {
-      auto e = self->state.table.take_due(due.execution_id, due.generation);
-      if (!e)
-        return;
-      auto& r = e->request;
-      logging::write(*logging::get("exec"), spdlog::level::warn,
-                     "execution deadline passed; stopping it",
-                     {{"exec_id", r.execution_id}, {"timeout_policy_id", r.policy_id},
-                      {"execution_timeout_ms", r.budget_ms}, {"worker_id", self->state.node}});
-      stop_execution stop;
-      stop.kind = stop_kind::fail;
-      stop.error_class = "execution_timeout";
-      stop.timed_out = true;
-      stop.message = "execution ran longer than its SLA allows: " + std::to_string(r.budget_ms)
-                     + " ms (timeout policy " + r.policy_id + ")";
-      self->send(r.owner, std::move(stop));
+    [=](const deadline_tick& tick) {
+      auto& st = self->state;
+      if (tick.generation != st.generation)
+        return; // replaced by an earlier timer
+      st.timer_due.reset();
+      for (auto& r : st.table.take_due(deadline_table::clock::now()))
+        expire(self, r);
+      schedule(self);
     },
     [=](caf::get_atom) { return static_cast<int32_t>(self->state.table.size()); },
   };

@@ -1,52 +1,61 @@
 /// Timeout-scheduler: arms the SLA deadlines of this node's executions (R-SAFE-7).
 ///
 /// The deadline is stored with the execution (executions.deadline_at) and comes back
-/// with every claim, so a new owner re-arms what is left of it. Here it is a CAF
-/// delayed message, which CAF 0.17 cannot cancel: each arm gets a fresh generation
-/// (deadline_table) and a firing whose generation is not current is dropped. On
-/// expiry the owner gets stop_execution(fail, execution_timeout, timed_out): its
-/// step's process group is stopped, the execution fails with timed_out = true, and
-/// its locks go with the terminal write.
+/// with every claim, so a new owner re-arms what is left of it. Here the deadlines
+/// are kept sorted (deadline_table) behind a single CAF delayed message for the
+/// earliest one, which CAF 0.17 cannot cancel: every timer gets a fresh generation,
+/// and a timer whose generation is not current is dropped. One timer, not one per
+/// execution: arming is a map insert, not a wake-up of CAF's clock thread. On expiry
+/// the owner gets stop_execution(fail, execution_timeout, timed_out): its step's
+/// process group is stopped, the execution fails with timed_out = true, and its
+/// locks go with the terminal write.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "messages/timeouts.hpp"
 
 namespace stagee {
 
-/// The generation bookkeeping, without CAF timers (unit-tested on its own).
+/// The armed deadlines, by execution and by due time (unit-tested on its own).
 class deadline_table {
 public:
-  struct entry {
-    uint64_t generation = 0;
-    arm_deadline request;
-  };
+  using clock = std::chrono::steady_clock;
 
-  /// Records (or replaces) the deadline; returns the generation to fire with.
-  uint64_t arm(arm_deadline req);
+  /// Records (or replaces) the deadline of req.execution_id, due at `due`.
+  void arm(arm_deadline req, clock::time_point due);
 
-  /// Forgets a deadline armed by `owner`; a firing already scheduled for it is then
-  /// ignored. A deadline armed since by another owner stays.
+  /// Forgets a deadline armed by `owner`; one armed since by another owner stays.
   void disarm(const std::string& execution_id, const execution_actor& owner);
 
-  /// The armed entry if (execution_id, generation) is still current, and forgets it.
-  std::optional<entry> take_due(const std::string& execution_id, uint64_t generation);
+  /// Removes and returns every deadline due at or before `now`.
+  std::vector<arm_deadline> take_due(clock::time_point now);
 
-  size_t size() const { return entries_.size(); }
+  /// When the earliest deadline is due (none armed: nullopt).
+  std::optional<clock::time_point> next_due() const;
+
+  size_t size() const { return by_id_.size(); }
 
 private:
-  uint64_t next_ = 0;
-  std::map<std::string, entry> entries_;
+  struct entry {
+    arm_deadline request;
+    std::multimap<clock::time_point, std::string>::iterator pos;
+  };
+  std::map<std::string, entry> by_id_;
+  std::multimap<clock::time_point, std::string> by_due_;
 };
 
 struct timeout_scheduler_state {
   static inline const char* name = "timeout-scheduler";
   std::string node;
   deadline_table table;
+  uint64_t generation = 0;                                     // of the current timer
+  std::optional<deadline_table::clock::time_point> timer_due;  // when it fires
 };
 
 /// @param node this node's name (logs)

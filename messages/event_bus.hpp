@@ -32,12 +32,13 @@ struct journal_append {
   std::vector<step_output> outputs;
   std::vector<execution_event> events;
   bool cancel_check = false; // a run starts: count a cancellation check (R-SAFE-6)
+  bool locking = false;      // its plan takes per-asset locks: release them when terminal
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_append& x) {
   return f(caf::meta::type_name("journal_append"), x.node, x.fence, x.expected_seq, x.snapshot,
-           x.changed_runs, x.outputs, x.events, x.cancel_check);
+           x.changed_runs, x.outputs, x.events, x.cancel_check, x.locking);
 }
 
 /// A committed write, with the execution's pending cancellation request, if any

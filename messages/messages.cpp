@@ -221,7 +221,7 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<lock_list>(cfg, "stagee::lock_list");
   add<arm_deadline>(cfg, "stagee::arm_deadline");
   add<disarm_deadline>(cfg, "stagee::disarm_deadline");
-  add<deadline_due>(cfg, "stagee::deadline_due");
+  add<deadline_tick>(cfg, "stagee::deadline_tick");
   add<cancel_request>(cfg, "stagee::cancel_request");
   add<cancel_reply>(cfg, "stagee::cancel_reply");
   add<cancel_poll_request>(cfg, "stagee::cancel_poll_request");

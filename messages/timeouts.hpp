@@ -2,9 +2,10 @@
 ///
 /// The deadline itself is stored with the execution (executions.deadline_at, set
 /// when it starts: started_at + the policy's execution_timeout_ms), so a new owner
-/// re-arms it from the database. In memory a deadline is a CAF delayed message,
-/// which cannot be cancelled in CAF 0.17: every arm gets a new generation, and a
-/// firing whose generation is no longer current is ignored.
+/// re-arms it from the database. In memory the scheduler keeps its deadlines sorted
+/// and one CAF delayed message for the earliest. Such a message cannot be cancelled
+/// in CAF 0.17: each one carries a generation, and one whose generation is no longer
+/// current (an earlier deadline was armed since) is ignored.
 #pragma once
 
 #include <cstdint>
@@ -47,21 +48,20 @@ typename Inspector::result_type inspect(Inspector& f, disarm_deadline& x) {
   return f(caf::meta::type_name("disarm_deadline"), x.execution_id, x.owner);
 }
 
-/// Internal: a delayed message to the scheduler itself.
-struct deadline_due {
-  std::string execution_id;
+/// Internal: the scheduler's timer, a delayed message to itself.
+struct deadline_tick {
   uint64_t generation = 0;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, deadline_due& x) {
-  return f(caf::meta::type_name("deadline_due"), x.execution_id, x.generation);
+typename Inspector::result_type inspect(Inspector& f, deadline_tick& x) {
+  return f(caf::meta::type_name("deadline_tick"), x.generation);
 }
 
 using timeout_scheduler_actor = caf::typed_actor<
   caf::reacts_to<arm_deadline>,
   caf::reacts_to<disarm_deadline>,
-  caf::reacts_to<deadline_due>,
+  caf::reacts_to<deadline_tick>,
   // Number of armed deadlines (inspection, tests).
   caf::replies_to<caf::get_atom>::with<int32_t>>;
 

@@ -74,7 +74,7 @@ journal_store::append(const std::vector<journal_append>& batch) {
       applied[row[0].as<std::string>()] = journal_outcome{true, row[1].as<std::string>(),
                                                           row[2].as<std::string>()};
     json steps = json::array(), events = json::array(), released = json::array();
-    json dead = json::array();
+    json unlocked = json::array(), dead = json::array();
     std::vector<journal_outcome> out;
     for (auto& a : batch) {
       auto i = applied.find(a.snapshot.execution_id);
@@ -87,8 +87,11 @@ journal_store::append(const std::vector<journal_append>& batch) {
                               {"seq", ev.seq},
                               {"kind", to_string(ev.kind)},
                               {"payload", event_payload(ev)}});
-      if (is_terminal(a.snapshot.status))
+      if (is_terminal(a.snapshot.status)) {
         released.push_back(a.snapshot.execution_id);
+        if (a.locking)
+          unlocked.push_back(a.snapshot.execution_id);
+      }
       if (a.snapshot.status == execution_status::failed) {
         int32_t attempts = 0;
         for (auto& r : a.snapshot.runs)
@@ -103,10 +106,11 @@ journal_store::append(const std::vector<journal_append>& batch) {
       txn.exec_prepared(stmt::journal_update_steps, steps.dump());
     if (!events.empty())
       txn.exec_prepared(stmt::journal_insert_events, events.dump());
-    if (!released.empty()) { // queue row first, then locks (the order every writer uses)
+    if (!released.empty()) // queue rows first, then locks (the order every writer uses)
       txn.exec_prepared(stmt::journal_release_queue, released.dump());
-      txn.exec_prepared(stmt::locks_lock_owned, released.dump()); // in key order
-      txn.exec_prepared(stmt::journal_release_locks, released.dump());
+    if (!unlocked.empty()) {
+      txn.exec_prepared(stmt::locks_lock_owned, unlocked.dump()); // in key order
+      txn.exec_prepared(stmt::journal_release_locks, unlocked.dump());
     }
     if (!dead.empty()) // after the events: the DLQ row copies their history
       txn.exec_prepared(stmt::journal_insert_dlq, dead.dump());

@@ -53,7 +53,7 @@ bool journal_trigger(stores& s, execution_snapshot& snap, trigger t,
   auto r = apply(snap, t);
   BOOST_REQUIRE(r.ok);
   journal_append a{node, fence, snap.last_seq, r.ok->next, r.ok->changed_runs, std::move(outputs),
-                   r.ok->events, r.ok->run_next.has_value()};
+                   r.ok->events, r.ok->run_next.has_value(), true};
   auto res = s.journal.append({a});
   BOOST_REQUIRE_MESSAGE(res, test::error_text(res));
   s.last_outcome = (*res)[0];

@@ -1,5 +1,5 @@
-// Deadline bookkeeping of the timeout-scheduler: CAF 0.17 timers cannot be
-// cancelled, so only the firing of the current generation may act.
+// Deadline bookkeeping of the timeout-scheduler: deadlines sorted by due time,
+// replaced on re-arm, forgotten only by the actor that armed them.
 #include <boost/test/unit_test.hpp>
 
 #include "actors/timeout_scheduler.hpp"
@@ -8,42 +8,57 @@ using namespace stagee;
 
 namespace {
 
-arm_deadline arm(const std::string& id, int64_t in_ms = 1000) {
-  return arm_deadline{id, in_ms, "fast_read", 10000, {}};
+using clock_type = deadline_table::clock;
+const clock_type::time_point t0 = clock_type::now();
+
+clock_type::time_point at(int64_t ms) { return t0 + std::chrono::milliseconds{ms}; }
+
+arm_deadline req(const std::string& id) { return arm_deadline{id, 0, "fast_read", 10000, {}}; }
+
+std::vector<std::string> ids(const std::vector<arm_deadline>& v) {
+  std::vector<std::string> out;
+  for (auto& r : v)
+    out.push_back(r.execution_id);
+  return out;
 }
 
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(deadline_table_suite)
 
-BOOST_AUTO_TEST_CASE(the_current_generation_fires_once) {
+BOOST_AUTO_TEST_CASE(deadlines_come_due_in_order_and_once) {
   deadline_table t;
-  auto g = t.arm(arm("e1"));
+  t.arm(req("late"), at(300));
+  t.arm(req("early"), at(100));
+  t.arm(req("mid"), at(200));
+  BOOST_CHECK(*t.next_due() == at(100));
+  BOOST_CHECK(t.take_due(at(50)).empty());
+  auto due = t.take_due(at(200));
+  BOOST_CHECK((ids(due) == std::vector<std::string>{"early", "mid"}));
+  BOOST_CHECK_EQUAL(due[0].policy_id, "fast_read");
+  BOOST_CHECK(t.take_due(at(200)).empty()); // taken: gone
+  BOOST_CHECK(*t.next_due() == at(300));
   BOOST_CHECK_EQUAL(t.size(), 1u);
-  auto due = t.take_due("e1", g);
-  BOOST_REQUIRE(due);
-  BOOST_CHECK_EQUAL(due->request.policy_id, "fast_read");
-  BOOST_CHECK(!t.take_due("e1", g)); // fired: gone
-  BOOST_CHECK_EQUAL(t.size(), 0u);
 }
 
-BOOST_AUTO_TEST_CASE(a_rearmed_deadline_ignores_the_old_timer) {
+BOOST_AUTO_TEST_CASE(a_rearmed_deadline_replaces_the_old_one) {
   deadline_table t;
-  auto old_gen = t.arm(arm("e1", 1000));
-  auto new_gen = t.arm(arm("e1", 5000)); // a new owner re-arms what is left
-  BOOST_CHECK_NE(old_gen, new_gen);
-  BOOST_CHECK(!t.take_due("e1", old_gen));
-  BOOST_CHECK(t.take_due("e1", new_gen));
+  t.arm(req("e1"), at(100));
+  t.arm(req("e1"), at(500)); // a new owner re-arms what is left
+  BOOST_CHECK_EQUAL(t.size(), 1u);
+  BOOST_CHECK(t.take_due(at(100)).empty());
+  BOOST_CHECK_EQUAL(t.take_due(at(500)).size(), 1u);
+  BOOST_CHECK(!t.next_due());
 }
 
-BOOST_AUTO_TEST_CASE(a_disarmed_deadline_never_fires) {
+BOOST_AUTO_TEST_CASE(a_disarmed_deadline_never_comes_due) {
   deadline_table t;
-  auto g1 = t.arm(arm("e1"));
-  auto g2 = t.arm(arm("e2"));
+  t.arm(req("e1"), at(100));
+  t.arm(req("e2"), at(100));
   t.disarm("e1", execution_actor{});
-  BOOST_CHECK(!t.take_due("e1", g1));
-  BOOST_CHECK(t.take_due("e2", g2)); // others are untouched
+  BOOST_CHECK((ids(t.take_due(at(100))) == std::vector<std::string>{"e2"}));
   t.disarm("missing", execution_actor{}); // harmless
+  BOOST_CHECK_EQUAL(t.size(), 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(sample_record(), "stagee::execution_record");
   round_trip(sample_stored(), "stagee::stored_execution");
   round_trip(journal_append{"n", 7, 3, sample_snapshot(), {0, 1},
-                            {step_output{1, "out", "err", true, "e"}}, {sample_event()}, true},
+                            {step_output{1, "out", "err", true, "e"}}, {sample_event()}, true, true},
              "stagee::journal_append");
   round_trip(journal_committed{"e", 5, "alice", "wrong window"}, "stagee::journal_committed");
   lock_spec spec{"lock:v1:t:h1:a", "t", "h1", "a"};
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
              "stagee::lock_list");
   round_trip(arm_deadline{"e", 1000, "fast_read", 10000, {}}, "stagee::arm_deadline");
   round_trip(disarm_deadline{"e", {}}, "stagee::disarm_deadline");
-  round_trip(deadline_due{"e", 77}, "stagee::deadline_due");
+  round_trip(deadline_tick{77}, "stagee::deadline_tick");
   round_trip(cancel_request{"t", "e", "alice", "why", 2500}, "stagee::cancel_request");
   round_trip(cancel_reply{"e", execution_status::cancelled, "alice", "t1", "alice", "t0", "why"},
              "stagee::cancel_reply");
