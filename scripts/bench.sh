@@ -24,7 +24,7 @@ BUILD_DIR=${STAGEE_BUILD_DIR:-build}
 case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 
 SCENARIOS=${BENCH_SCENARIOS:-"immediate:500:1:1:1 immediate:2000:32:1:1 immediate:2000:32:1:1:modify immediate:2000:32:3:2 background:5000:64:1:1 background:5000:64:1:1:modify background:5000:64:3:2"}
-WARMUP="immediate:300:16:1:1"
+WARMUP="immediate:300:16:1:1 immediate:300:16:1:1:modify" # modify: lock rows exist before ANALYZE
 
 log() { echo "bench: $*" >&2; }
 
@@ -175,9 +175,12 @@ EOF
 }
 
 log "warm-up ($WARMUP, not reported)"
-IFS=: read -r m c k s t <<<"$WARMUP"
-"$BENCH" --gateway "$GATEWAY" --count "$c" --concurrency "$k" --mode "$m" --steps "$s" \
-         --targets "$t" --quiet >/dev/null || { log "warm-up failed"; exit 1; }
+for w in $WARMUP; do
+  IFS=: read -r m c k s t a <<<"$w"
+  "$BENCH" --gateway "$GATEWAY" --count "$c" --concurrency "$k" --mode "$m" --steps "$s" \
+           --targets "$t" --action-class "${a:-read}" --quiet >/dev/null \
+    || { log "warm-up failed"; exit 1; }
+done
 # Fresh tables have no planner statistics until autovacuum's first ANALYZE (about a
 # minute in), which would change query plans in the middle of a scenario. Analyze now
 # so that every run starts from the same state (BENCH_ANALYZE=0 skips this).

@@ -1,5 +1,7 @@
 -- Per-asset locks (R-SAFE-2): execution_locks rows, one per key, keeping their
--- fencing token while free. PostgreSQL is the arbiter; every expiry decision uses
+-- fencing token while free. Lists of keys or ids come as JSON arrays and are matched
+-- with `= ANY (ARRAY(SELECT ...))`: an IN (SELECT jsonb_array_elements...) is
+-- planned as a hash join over a scan of the whole table. PostgreSQL is the arbiter; every expiry decision uses
 -- the database clock (now()). Statement order inside a transaction is always queue
 -- row first, lock rows second (as in the journal and the renewal): no deadlock.
 
@@ -33,7 +35,7 @@ SELECT l.lock_key,
        (l.owner_execution_id IS NOT NULL AND l.owner_execution_id <> $2::uuid
         AND l.lease_expires_at >= now()) AS busy
   FROM execution_locks l
- WHERE l.lock_key IN (SELECT jsonb_array_elements_text($1::jsonb))
+ WHERE l.lock_key = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))
  ORDER BY l.lock_key
    FOR UPDATE;
 
@@ -45,7 +47,7 @@ UPDATE execution_locks l
        acquired_at = now(),
        lease_expires_at = (SELECT q.lease_expires_at FROM execution_queue q
                             WHERE q.execution_id = $1::uuid)
- WHERE l.lock_key IN (SELECT jsonb_array_elements_text($3::jsonb))
+ WHERE l.lock_key = ANY (ARRAY(SELECT jsonb_array_elements_text($3::jsonb)))
 RETURNING l.lock_key, l.fence;
 
 -- name: locks_clear_blocked
@@ -101,7 +103,7 @@ SELECT lock_key, tenant_id, target_ref, action, owner_execution_id::text, owner_
 -- must not take them in another order than an acquirer does.
 SELECT lock_key
   FROM execution_locks
- WHERE owner_execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid)
+ WHERE owner_execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::uuid))
  ORDER BY lock_key
    FOR UPDATE;
 
@@ -110,4 +112,4 @@ SELECT lock_key
 -- (the journal write is fenced: only the execution's current owner gets here).
 UPDATE execution_locks
    SET owner_execution_id = NULL, owner_node = NULL, acquired_at = NULL, lease_expires_at = NULL
- WHERE owner_execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid);
+ WHERE owner_execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::uuid));

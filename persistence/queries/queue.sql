@@ -53,7 +53,7 @@ UPDATE execution_locks l
    SET lease_expires_at = q.lease_expires_at
   FROM execution_queue q
  WHERE q.execution_id = l.owner_execution_id AND l.owner_node = $1 AND q.lease_owner = $1
-   AND q.execution_id IN (SELECT jsonb_array_elements_text($2::jsonb)::uuid);
+   AND q.execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($2::jsonb)::uuid));
 
 -- name: queue_release
 -- Graceful shutdown: hand leases back (only those still held with the same fence).
