@@ -376,6 +376,19 @@ void journal_rejected(self_ptr self, const caf::error& err) {
                                    + reason.substr(0, 1000))));
 }
 
+/// The database is away: try again (the tick handler retries whatever is pending,
+/// the journal write or the lock request) after a backoff doubling from
+/// journal_retry_ms up to 5 s.
+void retry_later(self_ptr self, const char* what, const caf::error& err) {
+  auto& st = self->state;
+  auto backoff = std::min<int64_t>(st.settings.journal_retry_ms << std::min(st.journal_failures, 5),
+                                   5000);
+  ++st.journal_failures;
+  logging::write(lg(), spdlog::level::warn, what, st.log,
+                 {{"error", self->system().render(err)}, {"retry_in_ms", backoff}});
+  self->delayed_send(self, std::chrono::milliseconds{backoff}, caf::tick_atom::value);
+}
+
 void journal_failed(self_ptr self, const caf::error& err) {
   auto& st = self->state;
   if (err == stagee_errc::owner_lost) {
@@ -388,12 +401,7 @@ void journal_failed(self_ptr self, const caf::error& err) {
     journal_rejected(self, err);
     return;
   }
-  auto backoff = std::min<int64_t>(st.settings.journal_retry_ms << std::min(st.journal_failures, 5),
-                                   5000);
-  ++st.journal_failures;
-  logging::write(lg(), spdlog::level::warn, "journal write failed; retrying", st.log,
-                 {{"error", self->system().render(err)}, {"retry_in_ms", backoff}});
-  self->delayed_send(self, std::chrono::milliseconds{backoff}, caf::tick_atom::value);
+  retry_later(self, "journal write failed; retrying", err);
 }
 
 void journal(self_ptr self) {
@@ -453,12 +461,7 @@ void acquire_locks_then_fire(self_ptr self) {
           leave(self);
           return;
         }
-        auto backoff = std::min<int64_t>(st.settings.journal_retry_ms << std::min(st.journal_failures, 5),
-                                         5000);
-        ++st.journal_failures;
-        logging::write(lg(), spdlog::level::warn, "taking locks failed; retrying", st.log,
-                       {{"error", self->system().render(err)}, {"retry_in_ms", backoff}});
-        self->delayed_send(self, std::chrono::milliseconds{backoff}, caf::tick_atom::value);
+        retry_later(self, "taking locks failed; retrying", err);
       });
 }
 

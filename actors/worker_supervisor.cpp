@@ -79,15 +79,24 @@ void replace_stale_child(self_ptr self, const stored_execution& s) {
   children.erase(old);
 }
 
+/// A claimed execution as a runnable record (replacing a stale actor of ours for
+/// it); nullopt, logged, when its stored plan does not parse.
+std::optional<execution_record> runnable(self_ptr self, stored_execution& s) {
+  replace_stale_child(self, s);
+  auto rec = to_record(s);
+  if (!rec) {
+    logging::write(lg(), spdlog::level::err, "claimed execution cannot run",
+                   {{"exec_id", s.record.execution_id}, {"error", to_string(rec.error())}});
+    return std::nullopt;
+  }
+  return std::move(*rec);
+}
+
 void adopt(self_ptr self, std::vector<stored_execution>& batch, steady::time_point sent) {
   for (auto& s : batch) {
-    replace_stale_child(self, s);
-    auto rec = to_record(s);
-    if (!rec) {
-      logging::write(lg(), spdlog::level::err, "claimed execution cannot run",
-                     {{"exec_id", s.record.execution_id}, {"error", to_string(rec.error())}});
+    auto rec = runnable(self, s);
+    if (!rec)
       continue;
-    }
     logging::write(lg(), spdlog::level::info, "claimed execution",
                    {{"exec_id", rec->execution_id}, {"tenant_id", rec->tenant_id},
                     {"status", to_string(rec->snapshot.status)},
@@ -295,14 +304,9 @@ void poll_cancels(self_ptr self) {
           self->send(i->second.handle, std::move(stop));
         }
         for (size_t k = 0; k < b.claimed.size(); ++k) {
-          auto& s = b.claimed[k];
-          replace_stale_child(self, s);
-          auto rec = to_record(s);
-          if (!rec) {
-            logging::write(lg(), spdlog::level::err, "execution to cancel cannot run",
-                           {{"exec_id", s.record.execution_id}, {"error", to_string(rec.error())}});
+          auto rec = runnable(self, b.claimed[k]);
+          if (!rec)
             continue;
-          }
           auto& n = b.claimed_notices[k];
           logging::write(lg(), spdlog::level::info, "claimed execution to cancel it",
                          {{"exec_id", n.execution_id}, {"cancel_requested_by", n.by},

@@ -1,3 +1,4 @@
+DROP FUNCTION IF EXISTS stagee_take_leases(uuid[], text, bigint, bigint, boolean);
 DROP VIEW IF EXISTS execution_runnable;
 DROP INDEX IF EXISTS ix_locks_expiry;
 ALTER TABLE execution_locks ALTER COLUMN lock_key TYPE VARCHAR(600);

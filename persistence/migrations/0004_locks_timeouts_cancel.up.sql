@@ -51,3 +51,23 @@ SELECT e.id, e.tenant_id, e.actor_id, e.status, e.plan_hash, e.mode,
        coalesce(e.cancel_reason, '') AS cancel_reason
   FROM executions e
   LEFT JOIN timeout_policies p ON p.id = e.timeout_policy_id;
+
+-- Takes the leases of queue rows the calling statement has row-locked (FOR UPDATE
+-- SKIP LOCKED) for `node`: fence + 1, the lease sized by stagee_lease_ms, attempts
+-- + 1 when the claim counts as an attempt (not for a claim made only to cancel).
+-- One definition for every claim (queue_claim, cancel_claim_free).
+CREATE FUNCTION stagee_take_leases(ids uuid[], node text, fixed_ms bigint, buffer_ms bigint,
+                                   count_attempt boolean)
+RETURNS TABLE (execution_id uuid, fence bigint, lease_ms bigint, queue_wait_ms bigint)
+LANGUAGE sql AS $$
+  UPDATE execution_queue q
+     SET lease_owner = node,
+         lease_expires_at = now() + make_interval(secs => sized.ms / 1000.0),
+         fence = q.fence + 1,
+         attempts = q.attempts + CASE WHEN count_attempt THEN 1 ELSE 0 END
+    FROM (SELECT i AS id, stagee_lease_ms(i, fixed_ms, buffer_ms) AS ms
+            FROM unnest(ids) AS i) sized
+   WHERE q.execution_id = sized.id
+  RETURNING q.execution_id, q.fence, sized.ms,
+            (extract(epoch FROM now() - q.enqueued_at) * 1000)::bigint
+$$;

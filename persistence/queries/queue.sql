@@ -3,10 +3,11 @@
 -- name: queue_claim
 -- One statement: pick free rows by priority then age, skipping rows other workers
 -- are claiming (FOR UPDATE SKIP LOCKED); the partial index ix_queue_claim matches.
--- Rows whose lease expired become free through queue_reap. The lease length of each
--- row is stagee_lease_ms (migration 0003): $3 > 0 fixes it, $4 is the buffer added
--- to the longest step timeout. Returns what a worker needs to run them, with the
--- new fencing token, the lease length and the time spent queued.
+-- Rows whose lease expired become free through queue_reap. stagee_take_leases
+-- (migration 0004) leases them, each for stagee_lease_ms (migration 0003): $3 > 0
+-- fixes it, $4 is the buffer added to the longest step timeout. Returns what a worker
+-- needs to run them, with the new fencing token, the lease length and the time spent
+-- queued.
 WITH next AS (
   SELECT execution_id
     FROM execution_queue
@@ -15,16 +16,7 @@ WITH next AS (
    LIMIT $2
      FOR UPDATE SKIP LOCKED
 ), claimed AS (
-  UPDATE execution_queue q
-     SET lease_owner = $1,
-         lease_expires_at = now() + make_interval(secs => sized.lease_ms / 1000.0),
-         fence = q.fence + 1,
-         attempts = q.attempts + 1
-    FROM (SELECT execution_id, stagee_lease_ms(execution_id, $3, $4) AS lease_ms
-            FROM next) sized
-   WHERE q.execution_id = sized.execution_id
-  RETURNING q.execution_id, q.fence, sized.lease_ms,
-            (extract(epoch FROM now() - q.enqueued_at) * 1000)::bigint AS queue_wait_ms
+  SELECT * FROM stagee_take_leases(ARRAY(SELECT execution_id FROM next), $1, $3, $4, true)
 )
 SELECT r.*, claimed.fence, claimed.queue_wait_ms, claimed.lease_ms
   FROM claimed
@@ -34,8 +26,9 @@ SELECT r.*, claimed.fence, claimed.queue_wait_ms, claimed.lease_ms
 -- Renews only leases still held with the same fencing token and not yet expired
 -- by the database clock (an expired lease is dead even before the reaper frees it:
 -- its locks may already belong to someone else), each for its own length; the ids
--- returned are the renewed ones, every other requested lease is lost. Counts renewals on the queue row only (one table: no lock
--- order to get wrong against the journal, which copies the count into
+-- returned are the renewed ones, every other requested lease is lost. Counts
+-- renewals on the queue row only (one table: no lock order to get wrong against
+-- the journal, which copies the count into
 -- executions.lease_renewals).
 UPDATE execution_queue q
    SET lease_expires_at = now() + make_interval(secs => x.lease_ms / 1000.0),
@@ -121,15 +114,7 @@ WITH open AS MATERIALIZED (
    LIMIT 100
      FOR UPDATE OF q SKIP LOCKED
 ), claimed AS (
-  UPDATE execution_queue q
-     SET lease_owner = $1,
-         lease_expires_at = now() + make_interval(secs => sized.lease_ms / 1000.0),
-         fence = q.fence + 1
-    FROM (SELECT execution_id, stagee_lease_ms(execution_id, $2, $3) AS lease_ms
-            FROM next) sized
-   WHERE q.execution_id = sized.execution_id
-  RETURNING q.execution_id, q.fence, sized.lease_ms,
-            (extract(epoch FROM now() - q.enqueued_at) * 1000)::bigint AS queue_wait_ms
+  SELECT * FROM stagee_take_leases(ARRAY(SELECT execution_id FROM next), $1, $2, $3, false)
 )
 SELECT r.*, claimed.fence, claimed.queue_wait_ms, claimed.lease_ms
   FROM claimed
