@@ -92,13 +92,17 @@ struct status_reply {
   std::string error_message;
   std::string worker_id;
   std::vector<step_view> steps;
+  int32_t lock_waits = 0;          // times its claim found a target locked
+  std::string blocked_by;          // lock it waits for (queued, deferred); empty: none
+  std::string deadline_at;         // SLA deadline, ISO 8601 UTC (empty: not started)
+  std::string cancel_requested_by; // a cancellation was requested by this principal
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
   return f(caf::meta::type_name("status_reply"), x.execution_id, x.tenant_id, x.status,
            x.plan_hash, x.mode, x.timed_out, x.error_class, x.error_message, x.worker_id,
-           x.steps);
+           x.steps, x.lock_waits, x.blocked_by, x.deadline_at, x.cancel_requested_by);
 }
 
 /// Wait until the execution is terminal or timeout_ms passes (then deadline_exceeded).

@@ -63,6 +63,10 @@ caf::expected<status_reply> read_store::status(const status_request& req) {
     out.error_class = r["error_class"].as<std::string>();
     out.error_message = r["error_message"].as<std::string>();
     out.worker_id = r["worker_id"].as<std::string>();
+    out.lock_waits = r["lock_waits"].as<int32_t>();
+    out.blocked_by = r["blocked_by"].as<std::string>();
+    out.deadline_at = r["deadline_at"].as<std::string>();
+    out.cancel_requested_by = r["cancel_requested_by"].as<std::string>();
     for (auto s : txn.exec_prepared(stmt::read_steps, req.execution_id)) {
       step_view v;
       v.step_index = s["step_index"].as<int32_t>();

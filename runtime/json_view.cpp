@@ -38,6 +38,14 @@ json to_json(const status_reply& r) {
     j["error_message"] = r.error_message;
   if (!r.worker_id.empty())
     j["worker_id"] = r.worker_id;
+  if (!r.deadline_at.empty())
+    j["deadline_at"] = r.deadline_at;
+  if (r.lock_waits > 0)
+    j["lock_waits"] = r.lock_waits;
+  if (!r.blocked_by.empty())
+    j["waiting_for_lock"] = r.blocked_by;
+  if (!r.cancel_requested_by.empty())
+    j["cancel_requested_by"] = r.cancel_requested_by;
   return j;
 }
 

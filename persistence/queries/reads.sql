@@ -6,6 +6,12 @@ SELECT r.*, e.timed_out,
        coalesce(e.error_class, '') AS error_class,
        coalesce(e.error_message, '') AS error_message,
        coalesce((SELECT fence FROM execution_queue q WHERE q.execution_id = e.id), 0) AS fence,
+       coalesce((SELECT lock_waits FROM execution_queue q WHERE q.execution_id = e.id), 0)
+         AS lock_waits,
+       coalesce((SELECT blocked_by FROM execution_queue q
+                  WHERE q.execution_id = e.id AND q.lease_owner IS NULL), '') AS blocked_by,
+       coalesce(to_char(e.deadline_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '')
+         AS deadline_at,
        -1::bigint AS queue_wait_ms,
        0::bigint AS lease_ms -- a restart keeps the lease length its holder knows
   FROM execution_runnable r

@@ -79,6 +79,8 @@ done
 check "lock wait: deferred while the holder runs" "queued|true" \
   "$(sql "SELECT e.status || '|' || (q.lock_waits > 0) FROM executions e JOIN execution_queue q ON q.execution_id = e.id WHERE e.id='$W'")"
 read -r ms rc reply <<<"$(cancel_timed "$GW_A" "$W")"
+check "lock wait: status shows who asked to cancel" alice \
+  "$("$STAGEE_BIN" status --gateway "$GW_B" "$W" | jq -r .cancel_requested_by)"
 check "lock wait: cancelled within 2.5 s" true "$(within "$ms")"
 checks_after_cancel "lock wait" "$W" "$reply"
 check "lock wait: the holder still runs and holds its lock" "running|1" \

@@ -106,6 +106,8 @@ for _ in $(seq 1 40); do
   sleep 0.1
 done
 check "background waits for the lock, no attempt used" "0|" "$(cut -d'|' -f1 <<<"$waits")|"
+check "status says which lock it waits for" "queued|lock:v1:t:busy-1:deploy|true" \
+  "$("$STAGEE_BIN" status --gateway "$GW_A" "$W" | jq -r '[.status, .waiting_for_lock, (.lock_waits > 0)] | map(tostring) | join("|")')"
 out=$("$STAGEE_BIN" wait --gateway "$GW_B" --timeout 30 "$W")
 check "background one succeeds after the holder, first attempt" "succeeded|1" \
   "$(jq -r '[.status, .steps[0].attempt] | map(tostring) | join("|")' <<<"$out")"

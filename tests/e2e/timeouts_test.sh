@@ -77,6 +77,9 @@ out=$("$STAGEE_BIN" wait --gateway "$GW_B" --timeout 30 "$L")
 check "failed at its deadline: execution_timeout, timed_out" "failed|execution_timeout|true" \
   "$(jq -r '[.status, .error_class, .timed_out] | map(tostring) | join("|")' <<<"$out")"
 check "taken over by node b" timeouts-b "$(jq -r .worker_id <<<"$out")"
+check "status shows the stored deadline" \
+  "$(sql "SELECT to_char(deadline_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM executions WHERE id='$L'")" \
+  "$(jq -r .deadline_at <<<"$out")"
 check "ended within 10..11.5 s of its start (deadline kept over the takeover)" true \
   "$(sql "SELECT (ended_at - started_at BETWEEN interval '9.9 seconds' AND interval '11.5 seconds')::text FROM executions WHERE id='$L'")"
 check "the deadline was stored at start" true \

@@ -129,6 +129,10 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   sr.status = execution_status::failed;
   sr.timed_out = true;
   sr.steps = {step_view{1, "s", "t", step_status::failed, 2, 1}, step_view{}};
+  sr.lock_waits = 3;
+  sr.blocked_by = "lock:v1:t:h1:a";
+  sr.deadline_at = "2026-12-02T00:00:00.000000Z";
+  sr.cancel_requested_by = "alice";
   round_trip(sr, "stagee::status_reply");
   round_trip(wait_request{"t", "e", 77}, "stagee::wait_request");
   round_trip(subscribe_request{"t", "e", 3, {}}, "stagee::subscribe_request");
