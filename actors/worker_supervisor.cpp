@@ -46,9 +46,11 @@ caf::expected<execution_record> to_record(stored_execution& s) {
   return rec;
 }
 
-/// Resume, or fail with queue_timeout an execution that never started and waited
-/// longer than its SLA allows (schedule-to-start deadline, R-Q issue 3 item 10).
+/// Cancel an execution with a pending cancellation request; resume, or fail with
+/// queue_timeout an execution that never started and waited longer than its SLA allows (schedule-to-start deadline, R-Q issue 3 item 10).
 trigger first_trigger(const supervisor_settings& s, const execution_record& rec) {
+  if (!rec.cancel_requested_by.empty()) // whichever claim got it: cancel, run nothing
+    return cancellation(rec.cancel_requested_by, rec.cancel_reason);
   trigger t;
   t.kind = trigger_kind::resume;
   if (rec.snapshot.status != execution_status::queued || rec.queue_wait_ms < 0)
@@ -303,18 +305,18 @@ void poll_cancels(self_ptr self) {
           stop.message = n.reason;
           self->send(i->second.handle, std::move(stop));
         }
-        for (size_t k = 0; k < b.claimed.size(); ++k) {
-          auto rec = runnable(self, b.claimed[k]);
+        for (auto& claimed : b.claimed) {
+          auto rec = runnable(self, claimed);
           if (!rec)
             continue;
-          auto& n = b.claimed_notices[k];
+          auto id = rec->execution_id;
           logging::write(lg(), spdlog::level::info, "claimed execution to cancel it",
-                         {{"exec_id", n.execution_id}, {"cancel_requested_by", n.by},
+                         {{"exec_id", id}, {"cancel_requested_by", rec->cancel_requested_by},
                           {"status", to_string(rec->snapshot.status)}, {"fence", rec->fence},
                           {"worker_id", st.settings.node}});
-          spawn_child(self, std::move(*rec), cancellation(n.by, n.reason), false,
-                      held_lease{sent});
-          st.children[n.execution_id].cancelling = true;
+          auto first = first_trigger(st.settings, *rec);
+          spawn_child(self, std::move(*rec), std::move(first), false, held_lease{sent});
+          st.children[id].cancelling = true;
         }
         if (std::exchange(st.cancel_again, false))
           poll_cancels(self);

@@ -196,6 +196,8 @@ struct execution_record {
   int64_t execution_timeout_ms = 0; // SLA budget from start to end (timeout policy)
   int64_t deadline_in_ms = -1; // time left to the stored deadline when loaded (-1: not started)
   std::vector<lock_grant> locks; // held by this owner (empty: none yet, or none needed)
+  std::string cancel_requested_by; // when loaded: a pending cancellation request (R-SAFE-6)
+  std::string cancel_reason;
 };
 
 template <class Inspector>
@@ -203,7 +205,8 @@ typename Inspector::result_type inspect(Inspector& f, execution_record& x) {
   return f(caf::meta::type_name("execution_record"), x.execution_id, x.tenant_id,
            x.actor_id, x.plan_hash, x.idempotency_key, x.mode, x.step_timeout_ms,
            x.frozen_plan, x.snapshot, x.request_id, x.fence, x.queue_wait_ms, x.lease_ms,
-           x.execution_timeout_ms, x.deadline_in_ms, x.locks);
+           x.execution_timeout_ms, x.deadline_in_ms, x.locks, x.cancel_requested_by,
+           x.cancel_reason);
 }
 
 /// An execution as loaded from PostgreSQL: the record without its parsed plan

@@ -214,13 +214,13 @@ typename Inspector::result_type inspect(Inspector& f, cancel_poll_request& x) {
 
 struct cancel_batch {
   std::vector<cancel_notice> owned;
-  std::vector<stored_execution> claimed; // claimed by this poll, to be cancelled
-  std::vector<cancel_notice> claimed_notices; // same order as claimed
+  std::vector<stored_execution> claimed; // claimed by this poll, to be cancelled (each
+                                         // record carries its request)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cancel_batch& x) {
-  return f(caf::meta::type_name("cancel_batch"), x.owned, x.claimed, x.claimed_notices);
+  return f(caf::meta::type_name("cancel_batch"), x.owned, x.claimed);
 }
 
 using queue_actor = caf::typed_actor<

@@ -15,21 +15,14 @@ namespace {
 
 /// Decodes claimed rows; rows whose snapshot cannot be decoded go to `broken`.
 std::vector<stored_execution> decode_claimed(const pqxx::result& rows,
-                                             std::vector<caf::error>* broken,
-                                             std::vector<cancel_notice>* notices = nullptr) {
+                                             std::vector<caf::error>* broken) {
   std::vector<stored_execution> out;
   for (auto row : rows) {
     auto ex = stored_execution_from_row(row);
-    if (!ex) {
-      if (broken)
-        broken->push_back(ex.error());
-      continue;
-    }
-    if (notices)
-      notices->push_back(cancel_notice{ex->record.execution_id,
-                                       row["cancel_requested_by"].as<std::string>(),
-                                       row["cancel_reason"].as<std::string>()});
-    out.push_back(std::move(*ex));
+    if (ex)
+      out.push_back(std::move(*ex));
+    else if (broken)
+      broken->push_back(ex.error());
   }
   return out;
 }
@@ -86,7 +79,7 @@ caf::expected<cancel_batch> queue_store::cancel_poll(const std::string& node,
                                         r[2].as<std::string>()});
     out.claimed = decode_claimed(txn.exec_prepared(stmt::cancel_claim_free, node,
                                                    lease.fixed_ms, lease.buffer_ms),
-                                 broken, &out.claimed_notices);
+                                 broken);
     return out;
   });
 }

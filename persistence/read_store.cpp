@@ -35,6 +35,8 @@ caf::expected<stored_execution> stored_execution_from_row(const pqxx::row& row) 
   rec.lease_ms = row["lease_ms"].as<int64_t>();
   rec.execution_timeout_ms = row["execution_timeout_ms"].as<int64_t>();
   rec.deadline_in_ms = row["deadline_in_ms"].as<int64_t>();
+  rec.cancel_requested_by = row["cancel_requested_by"].as<std::string>();
+  rec.cancel_reason = row["cancel_reason"].as<std::string>();
   out.plan_json = row["plan_json"].as<std::string>();
   if (row["state_snapshot"].is_null())
     return make_stagee_error(stagee_errc::internal, "state_snapshot",

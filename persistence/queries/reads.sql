@@ -8,8 +8,9 @@ SELECT r.*, e.timed_out,
        coalesce((SELECT fence FROM execution_queue q WHERE q.execution_id = e.id), 0) AS fence,
        coalesce((SELECT lock_waits FROM execution_queue q WHERE q.execution_id = e.id), 0)
          AS lock_waits,
-       coalesce((SELECT blocked_by FROM execution_queue q
-                  WHERE q.execution_id = e.id AND q.lease_owner IS NULL), '') AS blocked_by,
+       -- set while it waits for a lock, cleared when the lock is granted
+       coalesce((SELECT blocked_by FROM execution_queue q WHERE q.execution_id = e.id), '')
+         AS blocked_by,
        coalesce(to_char(e.deadline_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '')
          AS deadline_at,
        -1::bigint AS queue_wait_ms,

@@ -35,7 +35,8 @@ start_node fence-b "${FAST[@]}"
 GW_B="127.0.0.1:$NODE_PORT"
 for i in 1 2 3; do
   id=$(sql "SELECT id FROM executions WHERE plan_name='fenced $i'")
-  out=$("$STAGEE_BIN" wait --gateway "$GW_B" --timeout 30 "$id")
+  rc=0; out=$("$STAGEE_BIN" wait --gateway "$GW_B" --timeout 30 "$id") || rc=$?
+  [ "$rc" -eq 0 ] || echo "wait for p$i failed (exit $rc): $out" >&2
   check "p$i succeeded on B" "succeeded|fence-b" "$(jq -r '[.status, .worker_id] | join("|")' <<<"$out")"
 done
 check "B re-ran each long step with fence 2" 3 "$(grep -c 'long 2$' "$LEDGER")"
@@ -52,8 +53,10 @@ check "A stopped the executions it lost" true \
 check "history unchanged by A" "t" "$(sql "SELECT bool_and(ok) FROM (SELECT min(seq)=1 AND max(seq)=count(*) AND bool_and(payload->>'by' <> 'fence-a' OR seq < 6) AS ok FROM execution_events GROUP BY execution_id) x")"
 
 # A is still a working node afterwards.
-jq '.name = "after thaw"' "$WORK/p1.json" >"$WORK/after.json"
-out=$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode immediate "$WORK/after.json")
-check "A runs new work after the thaw" succeeded "$(jq -r .status <<<"$out")"
+# (A quick plan: with 1.5 s leases a 2.5 s step on a loaded machine could lose its
+# lease to a late renewal, which is right but not what this checks.)
+jq '.name = "after thaw" | .steps[0].command = ["true"]' "$WORK/p1.json" >"$WORK/after.json"
+rc=0; out=$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode immediate "$WORK/after.json") || rc=$?
+check "A runs new work after the thaw" "0|succeeded" "$rc|$(jq -r '.status // .error.code' <<<"$out")"
 
 finish

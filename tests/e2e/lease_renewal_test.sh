@@ -24,8 +24,9 @@ for _ in $(seq 1 50); do
   [ -n "$(sql "SELECT 1 FROM execution_queue WHERE execution_id='$D' AND lease_owner IS NOT NULL")" ] && break
   sleep 0.1
 done
-check "derived lease = step timeout 60 s + buffer 20 s" 80 \
-  "$(sql "SELECT round(extract(epoch FROM lease_expires_at - now()))::int FROM execution_queue WHERE execution_id='$D'")"
+# (read some time after the claim: on a busy machine up to a few seconds have passed)
+check "derived lease = step timeout 60 s + buffer 20 s" true \
+  "$(sql "SELECT (extract(epoch FROM lease_expires_at - now()) BETWEEN 75 AND 80)::text FROM execution_queue WHERE execution_id='$D'")"
 check "derived one succeeded" succeeded "$("$STAGEE_BIN" wait --gateway "$GW" --timeout 20 "$D" | jq -r .status)"
 check "claim logged the lease length" 80000 \
   "$(grep '"msg":"claimed execution"' "$WORK/derived.log" | jq -s 'map(.lease_ms) | max')"

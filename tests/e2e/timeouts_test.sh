@@ -25,6 +25,7 @@ start=$(date +%s%N)
 out=$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode immediate "$WORK/sleepy.json")
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 ID=$(jq -r .execution_id <<<"$out")
+echo "a 2 s step timeout ended the execution after $elapsed_ms ms" >&2
 check "timed out within 3.5 s" true "$([ "$elapsed_ms" -le 3500 ] && echo true || echo "false ($elapsed_ms ms)")"
 check "failed: step_timed_out" "failed|step_timed_out" "$(sql "SELECT status || '|' || error_class FROM executions WHERE id='$ID'")"
 check "timed_out and its policy" "true|fast_modify" "$(sql "SELECT timed_out || '|' || timeout_policy_id FROM executions WHERE id='$ID'")"
@@ -48,6 +49,7 @@ JSON
 start=$(date +%s%N)
 out=$("$STAGEE_BIN" submit --gateway "$GW_I" --tenant t --principal p --mode immediate "$WORK/slow.json")
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "a 10 s execution deadline ended the immediate execution after $elapsed_ms ms" >&2
 check "immediate: failed at the deadline with execution_timeout" "failed|execution_timeout" \
   "$(sql "SELECT status || '|' || error_class FROM executions WHERE id='$(jq -r .execution_id <<<"$out")'")"
 check "immediate: answered within 10..11.5 s" true \

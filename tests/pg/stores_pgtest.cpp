@@ -654,7 +654,7 @@ BOOST_AUTO_TEST_CASE(a_cancel_request_is_recorded_once_and_reaches_owner_or_any_
   BOOST_CHECK_EQUAL(polled->owned[0].by, "alice");
   BOOST_REQUIRE_EQUAL(polled->claimed.size(), 1u); // y was free: claimed to cancel it
   BOOST_CHECK_EQUAL(polled->claimed[0].record.execution_id, y.execution_id);
-  BOOST_CHECK_EQUAL(polled->claimed_notices[0].by, "carol");
+  BOOST_CHECK_EQUAL(polled->claimed[0].record.cancel_requested_by, "carol");
   auto other = queue.cancel_poll("node-b", fixed, nullptr);
   BOOST_CHECK(other->owned.empty() && other->claimed.empty());
   // The owner cancels: cancelled_by and cancelled_at are set together; repeats read it.

@@ -105,7 +105,7 @@ execution_event sample_event() {
 execution_record sample_record() {
   return execution_record{"e", "t", "a", "h", "k", execution_mode::background, 5,
                           sample_plan(), sample_snapshot(), "req", 3, 40, 35000, 10000, 4200,
-                          {lock_grant{"lock:v1:t:h1:a", "h1", 17}}};
+                          {lock_grant{"lock:v1:t:h1:a", "h1", 17}}, "alice", "why"};
 }
 
 stored_execution sample_stored() {
@@ -197,8 +197,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(cancel_reply{"e", execution_status::cancelled, "alice", "t1", "alice", "t0", "why"},
              "stagee::cancel_reply");
   round_trip(cancel_poll_request{"n", lease_sizing{0, 100}}, "stagee::cancel_poll_request");
-  round_trip(cancel_batch{{cancel_notice{"e", "alice", "r"}}, {sample_stored()},
-                          {cancel_notice{"e2", "bob", ""}}},
+  round_trip(cancel_batch{{cancel_notice{"e", "alice", "r"}}, {sample_stored()}},
              "stagee::cancel_batch");
   // Every registered type was checked, and nothing was checked that is not registered.
   std::set<std::string> registered(registered_type_names().begin(),
