@@ -92,7 +92,7 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
   a.outputs = std::move(outputs);
   a.events = std::move(tr.events);
   a.cancel_check = tr.run_next.has_value(); // the check before a run starts
-  a.locking = st.locking;
+  a.locking = !st.lock_specs.empty();
   st.in_flight = std::move(a);
   st.run_after_commit = tr.run_next;
   st.retry_after_commit = tr.retry_scheduled;
@@ -118,9 +118,8 @@ void on_step_result(self_ptr self, step_result res) {
     // Stopped on purpose: the run's output goes with the failure. (A run that
     // succeeded before the stop reached it is recorded as such, then the stop
     // fires from committed(): it must not run again after a requeue.)
-    if (!res.output.error.empty())
-      res.output.error += ": ";
-    res.output.error += st.stop->message;
+    if (!st.stop->message.empty()) // a cancel may come without a reason
+      res.output.error += (res.output.error.empty() ? "" : ": ") + st.stop->message;
     fire(self, *st.stop, {std::move(res.output)});
     return;
   }
@@ -275,7 +274,6 @@ void committed(self_ptr self, const journal_committed& c) {
     logging::write(lg(), spdlog::level::info, "cancellation requested; cancelling", st.log,
                    {{"cancel_requested_by", c.cancel_requested_by}});
     st.stop = cancellation(c.cancel_requested_by, c.cancel_reason);
-    st.stop->now_us = now_us();
   }
   if (st.stop) { // a run marked running here never started: it ends with the rest
     st.run_after_commit.reset();
@@ -300,11 +298,8 @@ void committed(self_ptr self, const journal_committed& c) {
 
 /// The trigger a stop_execution fires (fail or cancel).
 trigger stop_trigger(self_ptr self, const stop_execution& req) {
-  if (req.kind == stop_kind::cancel) {
-    auto t = cancellation(req.by, req.message);
-    t.now_us = now_us();
-    return t;
-  }
+  if (req.kind == stop_kind::cancel)
+    return cancellation(req.by, req.message);
   auto t = failure(self, req.error_class, req.message);
   t.timed_out = req.timed_out;
   return t;
@@ -343,9 +338,7 @@ void on_stop(self_ptr self, const stop_execution& req) {
   }
   if (st.in_flight || st.acquiring)
     return; // committed() or the lock reply fires the stop
-  if (st.waiting_for_locks) { // between two lock attempts: no lease write needed to stop
-    st.waiting_for_locks.reset();
-  }
+  st.waiting_for_locks.reset(); // between two lock attempts: the stop needs no locks
   st.retry_pending = false; // a pending backoff timer finds nothing to do
   fire(self, t);
 }
@@ -415,8 +408,7 @@ void journal(self_ptr self) {
 /// lock-manager deferred the queue row; leave it to a later claim.
 void acquire_locks_then_fire(self_ptr self) {
   auto& st = self->state;
-  acquire_locks req{st.record.execution_id, st.settings.node, st.record.fence,
-                    locks_for(st.record.tenant_id, st.record.frozen_plan),
+  acquire_locks req{st.record.execution_id, st.settings.node, st.record.fence, st.lock_specs,
                     st.settings.lock_wait_base_ms, st.settings.lock_wait_cap_ms};
   st.acquiring = true;
   self->request(st.peers.locks, std::chrono::seconds(30), std::move(req))
@@ -470,7 +462,7 @@ void acquire_locks_then_fire(self_ptr self) {
 void begin(self_ptr self, trigger first) {
   auto& st = self->state;
   auto runs = first.kind == trigger_kind::start || first.kind == trigger_kind::resume;
-  if (!runs || !st.record.locks.empty() || !st.locking) {
+  if (!runs || !st.record.locks.empty() || st.lock_specs.empty()) {
     fire(self, first);
     return;
   }
@@ -484,6 +476,7 @@ trigger cancellation(const std::string& principal, const std::string& reason) {
   trigger t;
   t.kind = trigger_kind::cancel;
   t.by = "principal:" + (principal.empty() ? std::string{"unknown"} : principal);
+  t.now_us = now_us();
   t.message = reason;
   return t;
 }
@@ -506,7 +499,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
   st.log.targets = p.targets;
   st.log.worker_id = st.settings.node;
   st.log.queue_wait_ms = st.record.queue_wait_ms;
-  st.locking = !locks_for(st.record.tenant_id, p).empty();
+  st.lock_specs = locks_for(st.record.tenant_id, p);
   if (first.by.empty())
     first.by = st.settings.node;
   first.now_us = now_us();

@@ -67,7 +67,7 @@ struct execution_state {
   execution_peers peers;
   std::optional<trigger> waiting_for_locks; // the first trigger, fired once locks are held
   bool acquiring = false;                   // an acquire_locks request is in flight
-  bool locking = false;                     // its plan takes per-asset locks
+  std::vector<lock_spec> lock_specs;        // the locks its plan takes (read plans: none)
   bool deadline_armed = false;
   std::optional<journal_append> in_flight; // written but not yet committed
   std::optional<int32_t> run_after_commit;

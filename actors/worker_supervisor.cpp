@@ -47,7 +47,8 @@ caf::expected<execution_record> to_record(stored_execution& s) {
 }
 
 /// Cancel an execution with a pending cancellation request; resume, or fail with
-/// queue_timeout an execution that never started and waited longer than its SLA allows (schedule-to-start deadline, R-Q issue 3 item 10).
+/// queue_timeout an execution that never started and waited longer than its SLA
+/// allows (schedule-to-start deadline, R-Q issue 3 item 10).
 trigger first_trigger(const supervisor_settings& s, const execution_record& rec) {
   if (!rec.cancel_requested_by.empty()) // whichever claim got it: cancel, run nothing
     return cancellation(rec.cancel_requested_by, rec.cancel_reason);
@@ -81,30 +82,29 @@ void replace_stale_child(self_ptr self, const stored_execution& s) {
   children.erase(old);
 }
 
-/// A claimed execution as a runnable record (replacing a stale actor of ours for
-/// it); nullopt, logged, when its stored plan does not parse.
-std::optional<execution_record> runnable(self_ptr self, stored_execution& s) {
-  replace_stale_child(self, s);
-  auto rec = to_record(s);
-  if (!rec) {
-    logging::write(lg(), spdlog::level::err, "claimed execution cannot run",
-                   {{"exec_id", s.record.execution_id}, {"error", to_string(rec.error())}});
-    return std::nullopt;
-  }
-  return std::move(*rec);
-}
-
+/// Starts an actor for each claimed execution (a claim or a cancellation poll); one
+/// with a pending cancellation request is cancelled instead of run (first_trigger).
 void adopt(self_ptr self, std::vector<stored_execution>& batch, steady::time_point sent) {
   for (auto& s : batch) {
-    auto rec = runnable(self, s);
-    if (!rec)
+    replace_stale_child(self, s);
+    auto rec = to_record(s);
+    if (!rec) {
+      logging::write(lg(), spdlog::level::err, "claimed execution cannot run",
+                     {{"exec_id", s.record.execution_id}, {"error", to_string(rec.error())}});
       continue;
-    logging::write(lg(), spdlog::level::info, "claimed execution",
-                   {{"exec_id", rec->execution_id}, {"tenant_id", rec->tenant_id},
+    }
+    auto id = rec->execution_id;
+    auto cancel = !rec->cancel_requested_by.empty();
+    logging::write(lg(), spdlog::level::info,
+                   cancel ? "claimed execution to cancel it" : "claimed execution",
+                   {{"exec_id", id}, {"tenant_id", rec->tenant_id},
                     {"status", to_string(rec->snapshot.status)},
                     {"queue_wait_ms", rec->queue_wait_ms}, {"fence", rec->fence},
-                    {"lease_ms", rec->lease_ms}, {"worker_id", self->state.settings.node}});
-    spawn_child(self, *rec, first_trigger(self->state.settings, *rec), false, held_lease{sent});
+                    {"lease_ms", rec->lease_ms}, {"cancel_requested_by", rec->cancel_requested_by},
+                    {"worker_id", self->state.settings.node}});
+    auto first = first_trigger(self->state.settings, *rec);
+    spawn_child(self, std::move(*rec), std::move(first), false, held_lease{sent});
+    self->state.children[id].cancelling = cancel; // no second stop from a poll
   }
 }
 
@@ -274,8 +274,8 @@ void poll_cancels(self_ptr self) {
     return;
   }
   st.cancel_polling = true;
-  st.last_cancel_poll = steady::now();
-  auto sent = steady::now();
+  auto sent = steady::now(); // leases claimed by this poll were granted after this
+  st.last_cancel_poll = sent;
   self->request(st.peers.queue, std::chrono::seconds(30),
                 cancel_poll_request{st.settings.node, st.settings.lease})
     .then(
@@ -305,19 +305,7 @@ void poll_cancels(self_ptr self) {
           stop.message = n.reason;
           self->send(i->second.handle, std::move(stop));
         }
-        for (auto& claimed : b.claimed) {
-          auto rec = runnable(self, claimed);
-          if (!rec)
-            continue;
-          auto id = rec->execution_id;
-          logging::write(lg(), spdlog::level::info, "claimed execution to cancel it",
-                         {{"exec_id", id}, {"cancel_requested_by", rec->cancel_requested_by},
-                          {"status", to_string(rec->snapshot.status)}, {"fence", rec->fence},
-                          {"worker_id", st.settings.node}});
-          auto first = first_trigger(st.settings, *rec);
-          spawn_child(self, std::move(*rec), std::move(first), false, held_lease{sent});
-          st.children[id].cancelling = true;
-        }
+        adopt(self, b.claimed, sent);
         if (std::exchange(st.cancel_again, false))
           poll_cancels(self);
       },

@@ -114,6 +114,22 @@ check "background one succeeds after the holder, first attempt" "succeeded|1" \
 check "it started after the holder ended" true \
   "$(sql "SELECT (w.started_at >= h.ended_at)::text FROM executions w, executions h WHERE w.id = '$W' AND h.id = '$H'")"
 check "the waiter got the next fence" 2 "$(sql "SELECT fence FROM execution_locks WHERE lock_key = 'lock:v1:t:busy-1:deploy'")"
-check "read-only plans take no locks" 0 "$(sql "SELECT count(*) FROM execution_locks WHERE action = 'check'")"
+# A read-only plan on the busy target while the waiter's lock is free again: it runs at
+# once, takes no lock row, and did not have to wait for anything.
+cat >"$WORK/probe.json" <<JSON
+{"name": "probe", "action": "check", "action_class": "read", "sla_class": "fast",
+ "environment": "test", "targets": ["busy-1"],
+ "steps": [{"name": "look", "executor": "shell", "timeout_ms": 5000, "command": ["true"]}]}
+JSON
+hold holder2 3 >"$WORK/holder2.json"
+H2=$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode background "$WORK/holder2.json" | jq -r .execution_id)
+for _ in $(seq 1 50); do
+  [ "$(sql "SELECT count(*) FROM execution_locks WHERE owner_execution_id = '$H2'")" = 1 ] && break
+  sleep 0.1
+done
+check "a read-only plan runs beside a held deploy lock" "succeeded|true" \
+  "$("$STAGEE_BIN" submit --gateway "$GW_C" --tenant t --principal p --mode immediate "$WORK/probe.json" | jq -r '.status')|$(sql "SELECT (owner_execution_id = '$H2')::text FROM execution_locks WHERE target_ref = 'busy-1'")"
+check "read-only plans take no lock rows" 0 "$(sql "SELECT count(*) FROM execution_locks WHERE action = 'check'")"
+check "the second holder succeeds" succeeded "$("$STAGEE_BIN" wait --gateway "$GW_A" --timeout 30 "$H2" | jq -r .status)"
 
 finish
