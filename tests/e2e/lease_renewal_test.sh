@@ -18,16 +18,17 @@ plan() { # plan NAME SLA COMMAND_JSON_ARRAY
 # 1. Derived lease: fast_read has a 5 s step timeout, but this step sets 60 s.
 start_node derived --claim-interval-ms 100 --lease-buffer-ms 20000
 GW="127.0.0.1:$NODE_PORT"
-plan derived fast '["sleep", "1"]' >"$WORK/derived.json"
+# (the step runs 5 s so that the lease is still there when it is read on a busy machine)
+plan derived fast '["sleep", "5"]' >"$WORK/derived.json"
 D=$("$STAGEE_BIN" submit --gateway "$GW" --tenant t --principal p --mode background "$WORK/derived.json" | jq -r .execution_id)
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
   [ -n "$(sql "SELECT 1 FROM execution_queue WHERE execution_id='$D' AND lease_owner IS NOT NULL")" ] && break
   sleep 0.1
 done
 # (read some time after the claim: on a busy machine up to a few seconds have passed)
 check "derived lease = step timeout 60 s + buffer 20 s" true \
   "$(sql "SELECT (extract(epoch FROM lease_expires_at - now()) BETWEEN 75 AND 80)::text FROM execution_queue WHERE execution_id='$D'")"
-check "derived one succeeded" succeeded "$("$STAGEE_BIN" wait --gateway "$GW" --timeout 20 "$D" | jq -r .status)"
+check "derived one succeeded" succeeded "$("$STAGEE_BIN" wait --gateway "$GW" --timeout 30 "$D" | jq -r .status)"
 check "claim logged the lease length" 80000 \
   "$(grep '"msg":"claimed execution"' "$WORK/derived.log" | jq -s 'map(.lease_ms) | max')"
 kill -TERM "${NODE_PIDS[0]}"; wait "${NODE_PIDS[0]}" || true
