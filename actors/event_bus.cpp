@@ -3,6 +3,7 @@
 #include <set>
 
 #include "config/logging.hpp"
+#include "config/masker.hpp"
 #include "messages/errors.hpp"
 
 namespace stagee {
@@ -31,9 +32,11 @@ void forward(self_ptr self, const journal_append& a) {
   auto i = self->state.subscribers.find(a.snapshot.execution_id);
   if (i == self->state.subscribers.end())
     return;
-  for (auto& ev : a.events)
+  for (auto ev : a.events) {
+    ev.message = masking::patterns().mask(ev.message); // as stored (journal_store)
     for (auto& sub : i->second)
       self->send(sub, ev);
+  }
   if (is_terminal(a.snapshot.status))
     self->state.subscribers.erase(i);
 }
@@ -66,7 +69,8 @@ void flush(self_ptr self) {
     }
     batch[i].promise.deliver(journal_committed{a.snapshot.execution_id, a.snapshot.last_seq,
                                                applied[i]->cancel_requested_by,
-                                               applied[i]->cancel_reason});
+                                               applied[i]->cancel_reason,
+                                               applied[i]->rbac_denied});
     forward(self, a);
   }
 }

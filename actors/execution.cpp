@@ -275,6 +275,13 @@ void committed(self_ptr self, const journal_committed& c) {
                    {{"cancel_requested_by", c.cancel_requested_by}});
     st.stop = cancellation(c.cancel_requested_by, c.cancel_reason);
   }
+  if (!c.rbac_denied.empty() && !st.stop) {
+    // The worker's own RBAC check before every step (R-SAFE-3): the run marked
+    // running here has not started and never will.
+    logging::write(lg(), spdlog::level::warn, "rbac_violation: submitter lost the permission; "
+                   "stopping before the next step", st.log, {{"reason", c.rbac_denied}});
+    st.stop = failure(self, "rbac_violation", c.rbac_denied);
+  }
   if (st.stop) { // a run marked running here never started: it ends with the rest
     st.run_after_commit.reset();
     st.retry_after_commit = false;

@@ -275,6 +275,12 @@ fsm_result apply(const execution_snapshot& s, const trigger& t) {
       break;
     }
     case tk::fail:
+      if (t.error_class == "rbac_violation") { // recorded as such first (R-SAFE-3)
+        auto& ev = emit(tr, event_kind::rbac_violation, t);
+        ev.from = ev.status;
+        ev.error_class = t.error_class;
+        ev.message = t.message;
+      }
       finish_failed(tr, t, t.error_class.empty() ? "failed" : t.error_class, t.message);
       break;
     case tk::retry: {

@@ -61,6 +61,56 @@ caf::error check_execution_id(const std::string& id) {
   return caf::none;
 }
 
+int64_t now_s() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// Where the current request came from: the peer's CAF node id.
+std::string source_of(self_ptr self) {
+  auto& sender = self->current_sender();
+  return sender ? "node:" + caf::to_string(sender->node()) : std::string{};
+}
+
+/// The caller of the current request, or the invalid_token error (logged).
+std::variant<caller, caf::error> who(self_ptr self, const credential& cred) {
+  auto r = authenticate(self->state.settings.auth, cred, now_s());
+  if (auto c = std::get_if<caller>(&r)) {
+    c->source = source_of(self);
+    return r;
+  }
+  logging::write(lg(), spdlog::level::warn, "request refused: not authenticated",
+                 {{"reason", describe(std::get<caf::error>(r)).message},
+                  {"source", source_of(self)}, {"worker_id", self->state.settings.node}});
+  return r;
+}
+
+/// Asks an authorizer whether `req` may go on; runs `then(reply)` if so, otherwise
+/// answers the promise with permission_denied (the authorizer recorded it) or the
+/// authorizer's error (not_found for another tenant's or a missing execution).
+template <class T, class F>
+void authorized(self_ptr self, caf::typed_response_promise<T> rp, authz_request req, F then) {
+  self->request(self->state.authorizer(), std::chrono::seconds(30), req)
+    .then(
+      [=](authz_reply& r) mutable {
+        if (!r.allowed) {
+          rp.deliver(make_stagee_error(stagee_errc::permission_denied, "", r.reason));
+          return;
+        }
+        then(r);
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+authz_request on_execution(const caller& c, const char* op, const char* perm,
+                           const std::string& execution_id) {
+  return authz_request{c, op, perm, "", execution_id};
+}
+
+authz_request in_tenant(const caller& c, const char* op, const char* perm) {
+  return authz_request{c, op, perm, "", ""};
+}
+
 void log_submit(const admit_request& ar, const submit_reply& rep, const char* what) {
   logging::log_context ctx;
   ctx.request_id = ar.record.request_id;
@@ -128,6 +178,8 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
   return ar;
 }
 
+void admit_plan(self_ptr self, admit_request ar, submit_promise rp);
+
 void run_immediate(self_ptr self, admit_request ar, submit_reply rep, submit_promise rp) {
   auto deadline = std::chrono::milliseconds{ar.execution_timeout_ms
                                             + self->state.settings.immediate_margin_ms};
@@ -141,8 +193,10 @@ void run_immediate(self_ptr self, admit_request ar, submit_reply rep, submit_pro
       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
-submit_promise submit(self_ptr self, submit_request& req) {
+submit_promise submit(self_ptr self, const caller& c, submit_request& req) {
   auto rp = self->make_response_promise<submit_reply>();
+  req.tenant_id = c.tenant_id;
+  req.principal = c.principal;
   if (self->state.draining) {
     rp.deliver(make_stagee_error(stagee_errc::shutting_down, "",
                                  "node " + self->state.settings.node
@@ -163,6 +217,15 @@ submit_promise submit(self_ptr self, submit_request& req) {
     return rp;
   }
   auto ar = make_admission(self, req, std::move(std::get<parsed_plan>(parsed)));
+  auto& p = ar.record.frozen_plan;
+  authz_request az{c, "submit", "", p.environment, ""};
+  az.permission = permission::execute(p.action_cls);
+  authorized(self, rp, az, [=](authz_reply&) mutable { admit_plan(self, std::move(ar), rp); });
+  return rp;
+}
+
+/// Inserts an authorized, validated plan; immediate ones then run here.
+void admit_plan(self_ptr self, admit_request ar, submit_promise rp) {
   self->request(self->state.peers.admission, std::chrono::seconds(60), ar)
     .then(
       [=](admit_reply& r) mutable {
@@ -182,18 +245,19 @@ submit_promise submit(self_ptr self, submit_request& req) {
         }
       },
       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-  return rp;
 }
+
+void requeue_admitted(self_ptr self, admit_request ar, dlq_requeue_request req,
+                      submit_promise rp);
 
 /// Requeues a DLQ entry: a new background execution of the same frozen plan with a
 /// fresh attempt count; the key is derived from the entry, so requeuing twice
 /// returns the same new execution. The entry records it and is archived.
-submit_promise requeue(self_ptr self, const dlq_requeue_request& req) {
+/// The caller needs the permission a submit of the dead plan would need.
+submit_promise requeue(self_ptr self, const caller& c, dlq_requeue_request req) {
   auto rp = self->make_response_promise<submit_reply>();
-  if (!valid_identifier(req.principal)) {
-    rp.deliver(invalid("principal", "principal must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}"));
-    return rp;
-  }
+  req.tenant_id = c.tenant_id;
+  req.principal = c.principal;
   self->request(self->state.peers.dlq, std::chrono::seconds(30), dlq_source_request{req.tenant_id, req.id})
     .then(
       [=](dlq_requeue_source& src) mutable {
@@ -210,6 +274,17 @@ submit_promise requeue(self_ptr self, const dlq_requeue_request& req) {
         sub.idempotency_key = "requeue-" + std::to_string(req.id) + "-"
                               + sha256_hex(src.idempotency_key).substr(0, 32);
         auto ar = make_admission(self, sub, std::move(std::get<parsed_plan>(parsed)));
+        auto& p = ar.record.frozen_plan;
+        authz_request az{c, "dlq_requeue", "", p.environment, ""};
+        az.permission = permission::execute(p.action_cls);
+        authorized(self, rp, az, [=](authz_reply&) mutable { requeue_admitted(self, ar, req, rp); });
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+void requeue_admitted(self_ptr self, admit_request ar, dlq_requeue_request req,
+                      submit_promise rp) {
         auto id = req.id;
         auto tenant = req.tenant_id;
         self->request(self->state.peers.admission, std::chrono::seconds(60), ar)
@@ -224,31 +299,25 @@ submit_promise requeue(self_ptr self, const dlq_requeue_request& req) {
                       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
             },
             [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      },
-      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-  return rp;
 }
 
-/// Subscribes only to an execution the caller can read (missing: not_found).
-caf::typed_response_promise<subscribed> subscribe(self_ptr self, const subscribe_request& req) {
+/// Subscribes to an execution the caller may view (missing or foreign: not_found).
+caf::typed_response_promise<subscribed> subscribe(self_ptr self, const caller& c,
+                                                  subscribe_request req) {
   auto rp = self->make_response_promise<subscribed>();
-  status_request sr{req.tenant_id, req.execution_id};
-  self->request(self->state.reader(), std::chrono::seconds(30), sr)
-    .then(
-      [=](status_reply&) mutable {
-        self->request(self->state.peers.bus, std::chrono::seconds(60), req)
-          .then([=](subscribed& s) mutable { rp.deliver(s); },
-                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      },
-      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  req.tenant_id = c.tenant_id;
+  authorized(self, rp, on_execution(c, "subscribe", permission::view, req.execution_id),
+             [=](authz_reply&) mutable {
+               self->request(self->state.peers.bus, std::chrono::seconds(60), req)
+                 .then([=](subscribed& s) mutable { rp.deliver(s); },
+                       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+             });
   return rp;
 }
 
 caf::error check_cancel_fields(const cancel_request& req) {
   if (auto err = check_execution_id(req.execution_id))
     return err;
-  if (!valid_identifier(req.principal))
-    return invalid("principal", "principal must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
   if (req.reason.size() > 1000)
     return invalid("reason", "reason longer than 1000 bytes");
   if (storable_text(req.reason) != req.reason)
@@ -256,16 +325,47 @@ caf::error check_cancel_fields(const cancel_request& req) {
   return caf::none;
 }
 
+/// A one-shot local actor that hands one (already authorized) wait_request to a
+/// waiter: how the gateway waits for an execution on its own behalf.
+caf::actor local_waiter(self_ptr self) {
+  auto reader = self->state.reader();
+  auto bus = self->state.peers.bus;
+  auto ws = self->state.settings.waiter;
+  return self->spawn([=](caf::event_based_actor* me) -> caf::behavior {
+    return {
+      [=](wait_request& r) {
+        auto rp = me->make_response_promise<status_reply>();
+        me->spawn(waiter, std::move(r), rp, reader, bus, ws);
+        me->quit();
+        return rp;
+      },
+    };
+  });
+}
+
+void record_cancel(self_ptr self, cancel_request req,
+                   caf::typed_response_promise<cancel_reply> rp);
+
 /// Records the request, lets the node holding the execution carry it out (this
 /// node's supervisor is poked at once; others poll), waits for the end, answers the
 /// state read back then. Repeats record nothing new and answer the same.
-caf::typed_response_promise<cancel_reply> cancel(self_ptr self, cancel_request req) {
+caf::typed_response_promise<cancel_reply> cancel(self_ptr self, const caller& c,
+                                                 cancel_request req) {
   auto rp = self->make_response_promise<cancel_reply>();
+  req.tenant_id = c.tenant_id;
+  req.principal = c.principal;
   if (auto err = check_cancel_fields(req)) {
     rp.deliver(std::move(err));
     return rp;
   }
   req.wait_ms = std::clamp<int64_t>(req.wait_ms, 0, self->state.settings.max_cancel_wait_ms);
+  authorized(self, rp, on_execution(c, "cancel", permission::cancel, req.execution_id),
+             [=](authz_reply&) mutable { record_cancel(self, req, rp); });
+  return rp;
+}
+
+void record_cancel(self_ptr self, cancel_request req,
+                   caf::typed_response_promise<cancel_reply> rp) {
   self->request(self->state.reader(), std::chrono::seconds(30), req)
     .then(
       [=](cancel_reply& first) mutable {
@@ -284,19 +384,60 @@ caf::typed_response_promise<cancel_reply> cancel(self_ptr self, cancel_request r
             .then([=](cancel_reply& r) mutable { rp.deliver(r); },
                   [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
         };
-        self->request(caf::actor_cast<gateway_actor>(self), deadline,
+        self->request(local_waiter(self), deadline,
                       wait_request{req.tenant_id, req.execution_id, req.wait_ms})
           .then([=](status_reply&) mutable { answer(); },
                 [=](caf::error&) mutable { answer(); }); // not ended yet: say what is known
       },
       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-  return rp;
 }
 
 } // namespace
 
 reader_actor gateway_state::reader() {
   return peers.readers[next_reader++ % peers.readers.size()];
+}
+
+authorizer_actor gateway_state::authorizer() {
+  return peers.authorizers[next_authorizer++ % peers.authorizers.size()];
+}
+
+std::variant<caller, caf::error> authenticate(const gateway_auth& auth, const credential& cred,
+                                              int64_t now_s) {
+  auto refuse = [](std::string msg) {
+    return make_stagee_error(stagee_errc::invalid_token, "credential", std::move(msg));
+  };
+  if (!cred.token.empty()) {
+    if (!auth.verifier)
+      return refuse("token rejected: this node has no token keys configured "
+                    "(it runs with --auth-mode=dev); send --tenant and --principal");
+    auto r = auth.verifier->verify(cred.token, now_s);
+    if (auto e = std::get_if<auth::token_error>(&r))
+      return refuse(e->message);
+    auto& id = std::get<auth::identity>(r);
+    if (!valid_identifier(id.tenant) || !valid_identifier(id.principal))
+      return refuse("token rejected: tenant and sub must match "
+                    "[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
+    caller c;
+    c.tenant_id = id.tenant;
+    c.principal = id.principal;
+    c.roles = id.roles;
+    c.roles_limited = id.has_roles;
+    c.auth_method = id.auth_method;
+    return c;
+  }
+  if (!auth.dev_mode)
+    return refuse("a JWT must come with every request (stagee ... --token, --token-file "
+                  "or STAGEE_TOKEN); operators make them with `stagee token issue`");
+  if (!valid_identifier(cred.tenant_id))
+    return refuse("dev mode: tenant must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
+  if (!valid_identifier(cred.principal))
+    return refuse("dev mode: principal must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}");
+  caller c;
+  c.tenant_id = cred.tenant_id;
+  c.principal = cred.principal;
+  c.auth_method = "dev";
+  return c;
 }
 
 bool valid_uuid(const std::string& s) {
@@ -315,42 +456,112 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
   auto& st = self->state;
   st.settings = std::move(settings);
   st.peers = std::move(peers);
+  // Each handler: authenticate, then the operation (which authorizes first).
   return {
-    [=](submit_request& req) { return submit(self, req); },
-    [=](const status_request& req) -> caf::result<status_reply> {
-      if (auto err = check_execution_id(req.execution_id))
-        return err;
-      return self->delegate(self->state.reader(), req);
+    [=](const credential& cred, submit_request& req) -> caf::result<submit_reply> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      return submit(self, std::get<caller>(c), req);
     },
-    [=](wait_request& req) -> caf::result<status_reply> {
+    [=](const credential& cred, status_request& req) -> caf::result<status_reply> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
       if (auto err = check_execution_id(req.execution_id))
         return err;
-      req.timeout_ms = std::clamp<int64_t>(req.timeout_ms, 0, self->state.settings.max_wait_ms);
+      auto& caller_ = std::get<caller>(c);
+      req.tenant_id = caller_.tenant_id;
       auto rp = self->make_response_promise<status_reply>();
-      self->spawn(waiter, std::move(req), rp, self->state.reader(), self->state.peers.bus,
-                  self->state.settings.waiter);
+      authorized(self, rp, on_execution(caller_, "status", permission::view, req.execution_id),
+                 [=](authz_reply&) mutable { rp.delegate(self->state.reader(), req); });
       return rp;
     },
-    [=](const subscribe_request& req) -> caf::result<subscribed> {
+    [=](const credential& cred, wait_request& req) -> caf::result<status_reply> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
       if (auto err = check_execution_id(req.execution_id))
         return err;
-      return subscribe(self, req);
+      auto& caller_ = std::get<caller>(c);
+      req.tenant_id = caller_.tenant_id;
+      req.timeout_ms = std::clamp<int64_t>(req.timeout_ms, 0, self->state.settings.max_wait_ms);
+      auto rp = self->make_response_promise<status_reply>();
+      authorized(self, rp, on_execution(caller_, "wait", permission::view, req.execution_id),
+                 [=](authz_reply&) mutable {
+                   self->spawn(waiter, req, rp, self->state.reader(), self->state.peers.bus,
+                               self->state.settings.waiter);
+                 });
+      return rp;
     },
-    [=](const dlq_list_request& req) -> caf::result<dlq_page> {
-      return self->delegate(self->state.peers.dlq, req);
+    [=](const credential& cred, subscribe_request& req) -> caf::result<subscribed> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      if (auto err = check_execution_id(req.execution_id))
+        return err;
+      return subscribe(self, std::get<caller>(c), std::move(req));
     },
-    [=](const dlq_entry_request& req) -> caf::result<dlq_entry> {
+    [=](const credential& cred, dlq_list_request& req) -> caf::result<dlq_page> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      auto& caller_ = std::get<caller>(c);
+      req.tenant_id = caller_.tenant_id;
+      auto rp = self->make_response_promise<dlq_page>();
+      authorized(self, rp, in_tenant(caller_, "dlq_list", permission::view),
+                 [=](authz_reply&) mutable { rp.delegate(self->state.peers.dlq, req); });
+      return rp;
+    },
+    [=](const credential& cred, dlq_entry_request& req) -> caf::result<dlq_entry> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
       if (req.op == dlq_op::mark_requeued) // internal bookkeeping of requeue
         return invalid("op", "use dlq requeue to requeue an entry");
-      return self->delegate(self->state.peers.dlq, req);
+      auto& caller_ = std::get<caller>(c);
+      req.tenant_id = caller_.tenant_id;
+      auto archive = req.op == dlq_op::archive;
+      auto rp = self->make_response_promise<dlq_entry>();
+      authorized(self, rp,
+                 in_tenant(caller_, archive ? "dlq_archive" : "dlq_show",
+                           archive ? permission::admin : permission::view),
+                 [=](authz_reply&) mutable { rp.delegate(self->state.peers.dlq, req); });
+      return rp;
     },
-    [=](const dlq_summary_request& req) -> caf::result<dlq_summary> {
-      return self->delegate(self->state.peers.dlq, req);
+    [=](const credential& cred, dlq_summary_request& req) -> caf::result<dlq_summary> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      auto& caller_ = std::get<caller>(c);
+      req.tenant_id = caller_.tenant_id;
+      auto rp = self->make_response_promise<dlq_summary>();
+      authorized(self, rp, in_tenant(caller_, "dlq_summary", permission::view),
+                 [=](authz_reply&) mutable { rp.delegate(self->state.peers.dlq, req); });
+      return rp;
     },
-    [=](const dlq_requeue_request& req) { return requeue(self, req); },
-    [=](cancel_request& req) { return cancel(self, std::move(req)); },
-    [=](const locks_request& req) -> caf::result<lock_list> {
-      return self->delegate(self->state.peers.locks, req);
+    [=](const credential& cred, dlq_requeue_request& req) -> caf::result<submit_reply> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      return requeue(self, std::get<caller>(c), std::move(req));
+    },
+    [=](const credential& cred, cancel_request& req) -> caf::result<cancel_reply> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      return cancel(self, std::get<caller>(c), std::move(req));
+    },
+    [=](const credential& cred, locks_request& req) -> caf::result<lock_list> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      auto& caller_ = std::get<caller>(c);
+      req.tenant_id = caller_.tenant_id;
+      auto rp = self->make_response_promise<lock_list>();
+      authorized(self, rp, in_tenant(caller_, "locks", permission::view),
+                 [=](authz_reply&) mutable { rp.delegate(self->state.peers.locks, req); });
+      return rp;
     },
     [=](drain_atom) { self->state.draining = true; },
   };

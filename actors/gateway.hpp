@@ -1,5 +1,12 @@
 /// Gateway: the front door of a node (R-IF-1), published on the node's CAF port.
 ///
+/// Every request is a pair (credential, request). First the caller is authenticated
+/// (a JWT checked by the token verifier; or, on a node in dev mode only, the tenant
+/// and principal it states), then an authorizer checks the permission the operation
+/// needs against the RBAC rows (R-SAFE-3); only then does the operation run, with
+/// tenant and principal taken from the caller. Another tenant's execution id is
+/// answered exactly like a missing one (not_found).
+///
 /// submit: check size, parse and validate the plan, derive the idempotency key,
 ///   decide the mode, then let the admission writer insert it (the unique index
 ///   decides duplicates). Immediate executions run on this node and the reply waits
@@ -11,10 +18,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "actors/auth_token.hpp"
 #include "actors/plan_codec.hpp"
 #include "actors/waiter.hpp"
 #include "messages/gateway.hpp"
@@ -23,8 +33,18 @@
 
 namespace stagee {
 
+/// How callers prove who they are.
+struct gateway_auth {
+  /// Dev mode (--auth-mode=dev): a request without a token is trusted to state its
+  /// tenant and principal. Never on a shared node.
+  bool dev_mode = false;
+  /// Verifies tokens (both modes); null: no keys configured (dev mode only).
+  std::shared_ptr<const auth::token_verifier> verifier;
+};
+
 struct gateway_settings {
   std::string node;
+  gateway_auth auth;
   plan_limits limits;
   std::map<std::string, timeout_policy> policies; // by id
   lease_sizing lease;                    // of pre-claimed immediate executions
@@ -42,6 +62,7 @@ struct gateway_peers {
   worker_supervisor_actor supervisor; // runs immediate executions, is poked for the rest
   dlq_actor dlq;                      // dead-letter queue reads and bookkeeping
   lock_manager_actor locks;           // lock listing
+  std::vector<authorizer_actor> authorizers; // RBAC checks (round robin)
 };
 
 struct gateway_state {
@@ -49,15 +70,23 @@ struct gateway_state {
   gateway_settings settings;
   gateway_peers peers;
   size_t next_reader = 0;
+  size_t next_authorizer = 0;
   std::mt19937_64 rng{std::random_device{}()};
   bool draining = false; // node shutting down: no new submits
-  reader_actor reader(); // round robin
+  reader_actor reader();         // round robin
+  authorizer_actor authorizer(); // round robin
 };
 
 /// @param settings node name, limits, timeout policies
-/// @param peers    admission, readers, bus, supervisor, DLQ keeper, lock-manager
+/// @param peers    admission, readers, bus, supervisor, DLQ keeper, lock-manager,
+///                 authorizers
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      gateway_settings settings, gateway_peers peers);
+
+/// Turns a credential into a caller, or says why not (invalid_token). Pure: the
+/// gateway calls it for every request; tests call it directly.
+std::variant<caller, caf::error> authenticate(const gateway_auth& auth, const credential& cred,
+                                              int64_t now_s);
 
 /// True for a canonical lowercase or uppercase 8-4-4-4-12 hex UUID.
 bool valid_uuid(const std::string& s);

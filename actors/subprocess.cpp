@@ -84,27 +84,35 @@ struct child_guard {
   }
 };
 
-/// One captured stream: the pipe's read end plus its capped text.
+/// One captured stream: the pipe's read end, its masker, its capped (masked) text.
 struct stream {
   unique_fd fd;
   std::string& text;
   bool& truncated;
+  masking::stream_masker masker;
 };
 
-/// Reads what is available; closes the pipe at EOF or on error.
+/// Keeps what fits under the cap.
+void keep_capped(stream& s, size_t cap, const std::string& masked) {
+  auto room = cap - std::min(cap, s.text.size());
+  auto keep = std::min(room, masked.size());
+  s.text.append(masked.data(), keep);
+  if (keep < masked.size())
+    s.truncated = true;
+}
+
+/// Reads what is available; closes the pipe at EOF or on error (and flushes what
+/// the masker held back).
 void read_some(stream& s, size_t cap, std::vector<char>& buf) {
   ssize_t n = ::read(s.fd.get(), buf.data(), buf.size());
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return;
   if (n <= 0) {
     s.fd.reset();
+    keep_capped(s, cap, s.masker.finish());
     return;
   }
-  auto room = cap - std::min(cap, s.text.size());
-  auto keep = std::min(room, static_cast<size_t>(n));
-  s.text.append(buf.data(), keep);
-  if (keep < static_cast<size_t>(n))
-    s.truncated = true;
+  keep_capped(s, cap, s.masker.feed(std::string_view{buf.data(), static_cast<size_t>(n)}));
 }
 
 /// True once the child has terminated; leaves it unreaped (a zombie leader keeps
@@ -339,8 +347,11 @@ process_result run_process(const process_spec& spec) {
   out_w.reset(); // only the child holds the write ends now: EOF when it is gone
   err_w.reset();
   dev_null.reset();
-  stream streams[] = {{std::move(out_r), res.stdout_text, res.stdout_truncated},
-                      {std::move(err_r), res.stderr_text, res.stderr_truncated}};
+  // (a null mask: the stream maskers use the process-wide patterns-only masker)
+  stream streams[] = {{std::move(out_r), res.stdout_text, res.stdout_truncated,
+                       masking::stream_masker{spec.mask}},
+                      {std::move(err_r), res.stderr_text, res.stderr_truncated,
+                       masking::stream_masker{spec.mask}}};
   // The leader is still unreaped here, so -pid cannot name a recycled group.
   if (supervise(spec, pid, t0, streams, res))
     ::kill(-pid, SIGKILL);
@@ -349,6 +360,11 @@ process_result run_process(const process_spec& spec) {
   while ((rc = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
   guard.reaped = true;
+  for (auto& st : streams) {
+    if (st.fd) // still open (killed group, drain window over): flush the held-back rest
+      keep_capped(st, spec.output_cap, st.masker.finish());
+    res.redactions += st.masker.redactions();
+  }
   if (rc < 0)
     res.error = "exit status lost: child reaped elsewhere (SIGCHLD ignored or waitpid(-1)?)";
   else if (WIFEXITED(status))

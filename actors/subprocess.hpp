@@ -7,8 +7,10 @@
 ///   dispositions, an empty signal mask and its own process group; on timeout (or
 ///   when the caller sets `stop`) the whole group gets SIGTERM, then SIGKILL after
 ///   `kill_grace`.
-/// - stdout and stderr are read concurrently (poll), each capped at `output_cap`;
-///   the rest is read and discarded so the child never blocks on a full pipe.
+/// - stdout and stderr are read concurrently (poll), each passed through a
+///   streaming masker as it arrives (a secret split across two reads is still
+///   caught, R-SAFE-5), then capped at `output_cap`; the rest is read and discarded
+///   so the child never blocks on a full pipe.
 /// - Once the child exits, pipes still held open by its descendants are drained
 ///   for `drain_window` at most; then the group is killed and the call returns.
 ///
@@ -26,6 +28,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "config/masker.hpp"
 
 namespace stagee {
 
@@ -53,6 +57,9 @@ struct process_spec {
   std::shared_ptr<const std::atomic<bool>> stop;
   /// How often `stop` is looked at while the child runs.
   std::chrono::milliseconds stop_check{50};
+  /// Masks captured output (patterns plus the run's secret values); null: the
+  /// process-wide patterns-only masker. Output is never kept unmasked.
+  std::shared_ptr<const masking::masker> mask;
 };
 
 /// How the child ended and what it printed.
@@ -74,6 +81,8 @@ struct process_result {
   std::string stdout_text, stderr_text;
   /// True when the stream produced more than `output_cap` bytes.
   bool stdout_truncated = false, stderr_truncated = false;
+  /// Redactions the masker made in stdout and stderr together.
+  size_t redactions = 0;
   /// From spawn to reap, monotonic.
   int64_t duration_ms = 0;
 };

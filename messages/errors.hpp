@@ -27,6 +27,8 @@ enum class stagee_errc : uint8_t {
   shutting_down,       // the node is stopping and accepts no new work
   internal,            // a bug: report it
   resource_busy,       // a target's lock is held by another execution (immediate submit)
+  invalid_token,       // no credential, or a token that fails verification (says why)
+  permission_denied,   // authenticated, but no role grants the permission (RBAC)
 };
 
 } // namespace stagee

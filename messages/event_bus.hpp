@@ -48,12 +48,13 @@ struct journal_committed {
   int64_t last_seq = 0;
   std::string cancel_requested_by; // empty: no cancellation requested
   std::string cancel_reason;
+  std::string rbac_denied; // a run starts but the submitter lost the permission (R-SAFE-3)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_committed& x) {
   return f(caf::meta::type_name("journal_committed"), x.execution_id, x.last_seq,
-           x.cancel_requested_by, x.cancel_reason);
+           x.cancel_requested_by, x.cancel_reason, x.rbac_denied);
 }
 
 using event_bus_actor = caf::typed_actor<

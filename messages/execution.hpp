@@ -69,6 +69,7 @@ enum class event_kind : uint8_t {
   cancelled,
   rejected,
   retry_scheduled, // a failed run will run again after a backoff
+  rbac_violation,  // the submitter lost the permission the next step needs (R-SAFE-3)
 };
 
 std::string to_string(execution_status x);

@@ -11,6 +11,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/auth.hpp"
 #include "messages/dlq.hpp"
 #include "messages/execution.hpp"
 #include "messages/locks.hpp"
@@ -22,8 +23,9 @@ enum class requested_mode : uint8_t { automatic, immediate, background };
 std::string to_string(requested_mode x);
 bool from_string(const std::string& s, requested_mode& out);
 
-/// Submit a plan. Tenant and principal come from the (later: authenticated) caller,
-/// never from the plan body. plan_json is the raw document; the gateway validates it.
+/// Submit a plan. Tenant and principal are set by the gateway from the authenticated
+/// caller (whatever a client puts there is overwritten), never from the plan body.
+/// plan_json is the raw document; the gateway validates it.
 struct submit_request {
   std::string tenant_id;
   std::string principal;
@@ -53,8 +55,8 @@ typename Inspector::result_type inspect(Inspector& f, submit_reply& x) {
            x.mode, x.duplicate);
 }
 
-/// Read an execution. An empty tenant_id means "any tenant" until authentication
-/// lands; a set one scopes the read (another tenant's id behaves like a missing one).
+/// Read an execution. The gateway sets tenant_id from the caller; another tenant's
+/// id behaves like a missing one. (Internally, an empty tenant_id reads any tenant.)
 struct status_request {
   std::string tenant_id;
   std::string execution_id;
@@ -150,9 +152,9 @@ typename Inspector::result_type inspect(Inspector& f, subscribed& x) {
 /// request is recorded, later ones change nothing, and every one replies with the
 /// same final state once the execution has ended (or what is known after the wait).
 struct cancel_request {
-  std::string tenant_id; // empty: any tenant (until authentication lands)
+  std::string tenant_id; // set by the gateway from the caller
   std::string execution_id;
-  std::string principal;
+  std::string principal; // set by the gateway from the caller
   std::string reason;
   int64_t wait_ms = 10000; // how long to wait for the execution to end
 };
@@ -179,24 +181,27 @@ typename Inspector::result_type inspect(Inspector& f, cancel_reply& x) {
            x.cancelled_at, x.requested_by, x.requested_at, x.reason);
 }
 
+/// Every client request comes with the caller's credential (R-SAFE-3): a pair
+/// (credential, request). The gateway authenticates, authorizes, then fills the
+/// request's tenant and principal from the caller.
 using gateway_actor = caf::typed_actor<
   // Validate, deduplicate and admit a plan; immediate mode replies when it ended.
-  caf::replies_to<submit_request>::with<submit_reply>,
+  caf::replies_to<credential, submit_request>::with<submit_reply>,
   // Current state of an execution and its step runs.
-  caf::replies_to<status_request>::with<status_reply>,
+  caf::replies_to<credential, status_request>::with<status_reply>,
   // Like status, but only once the execution is terminal (or deadline_exceeded).
-  caf::replies_to<wait_request>::with<status_reply>,
+  caf::replies_to<credential, wait_request>::with<status_reply>,
   // Stream an execution's events to a subscriber actor.
-  caf::replies_to<subscribe_request>::with<subscribed>,
+  caf::replies_to<credential, subscribe_request>::with<subscribed>,
   // Dead-letter queue: list, show/archive, summary, requeue (R-Q-4).
-  caf::replies_to<dlq_list_request>::with<dlq_page>,
-  caf::replies_to<dlq_entry_request>::with<dlq_entry>,
-  caf::replies_to<dlq_summary_request>::with<dlq_summary>,
-  caf::replies_to<dlq_requeue_request>::with<submit_reply>,
+  caf::replies_to<credential, dlq_list_request>::with<dlq_page>,
+  caf::replies_to<credential, dlq_entry_request>::with<dlq_entry>,
+  caf::replies_to<credential, dlq_summary_request>::with<dlq_summary>,
+  caf::replies_to<credential, dlq_requeue_request>::with<submit_reply>,
   // Cancel an execution; replies once it ended or the wait is over.
-  caf::replies_to<cancel_request>::with<cancel_reply>,
+  caf::replies_to<credential, cancel_request>::with<cancel_reply>,
   // Per-asset locks held now (who, since when, fence, expiry).
-  caf::replies_to<locks_request>::with<lock_list>,
+  caf::replies_to<credential, locks_request>::with<lock_list>,
   // Node shutting down: refuse new submits with shutting_down.
   caf::reacts_to<caf::atom_constant<caf::atom("drain")>>>;
 

@@ -10,10 +10,11 @@ namespace stagee {
 namespace {
 
 // Names are the PostgreSQL enum labels and JSON values; keep them in enum order.
-constexpr std::array<const char*, 13> errc_names{
+constexpr std::array<const char*, 15> errc_names{
   "no_error",    "invalid_plan",      "plan_too_large", "invalid_request",
   "not_found",   "db_unavailable",    "idempotency_conflict", "illegal_transition",
-  "owner_lost",  "deadline_exceeded", "shutting_down",  "internal", "resource_busy"};
+  "owner_lost",  "deadline_exceeded", "shutting_down",  "internal", "resource_busy",
+  "invalid_token", "permission_denied"};
 constexpr std::array<const char*, 3> action_class_names{"read", "modify", "deploy"};
 constexpr std::array<const char*, 3> sla_class_names{"fast", "medium", "long"};
 constexpr std::array<const char*, 2> executor_names{"noop", "shell"};
@@ -25,11 +26,11 @@ constexpr std::array<const char*, 7> step_status_names{
 constexpr std::array<const char*, 2> mode_names{"immediate", "background"};
 constexpr std::array<const char*, 3> requested_mode_names{"auto", "immediate",
                                                           "background"};
-constexpr std::array<const char*, 13> event_kind_names{
+constexpr std::array<const char*, 14> event_kind_names{
   "submitted", "queued",       "awaiting_approval", "approved",
   "started",   "resumed",      "step_started",      "step_finished",
   "succeeded", "failed",       "cancelled",         "rejected",
-  "retry_scheduled"};
+  "retry_scheduled", "rbac_violation"};
 
 template <class Enum, size_t N>
 std::string name_of(const std::array<const char*, N>& names, Enum x) {
@@ -86,6 +87,8 @@ bool from_string(const std::string& s, requested_mode& out) {
 bool from_string(const std::string& s, event_kind& out) {
   return parse_name(event_kind_names, s, out);
 }
+
+std::string permission::execute(action_class c) { return "execute:" + to_string(c); }
 
 bool is_terminal(execution_status x) {
   switch (x) {
@@ -226,6 +229,10 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<cancel_reply>(cfg, "stagee::cancel_reply");
   add<cancel_poll_request>(cfg, "stagee::cancel_poll_request");
   add<cancel_batch>(cfg, "stagee::cancel_batch");
+  add<credential>(cfg, "stagee::credential");
+  add<caller>(cfg, "stagee::caller");
+  add<authz_request>(cfg, "stagee::authz_request");
+  add<authz_reply>(cfg, "stagee::authz_reply");
   cfg.add_error_category(caf::atom("stagee"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            auto s = "stagee_error(" + to_string(static_cast<stagee_errc>(code));

@@ -4,6 +4,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "messages/auth.hpp"
 #include "messages/dlq.hpp"
 #include "messages/errors.hpp"
 #include "messages/event_bus.hpp"

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "config/masker.hpp"
 #include "messages/errors.hpp"
 #include "persistence/snapshot_codec.hpp"
 #include "persistence/statements.hpp"
@@ -11,6 +12,11 @@ namespace stagee {
 namespace {
 
 using json = nlohmann::json;
+
+/// Free text on its way to the database passes the one masker (R-SAFE-5).
+std::string masked(const std::string& text) {
+  return masking::patterns().mask(text);
+}
 
 json execution_update(const journal_append& a) {
   auto& s = a.snapshot;
@@ -26,7 +32,7 @@ json execution_update(const journal_append& a) {
               {"transition_from", to_string(s.last_transition_from)},
               {"state_snapshot", to_hex(encode_snapshot(s))},
               {"error_class", s.error_class},
-              {"error_message", s.error_message},
+              {"error_message", masked(s.error_message)},
               {"worker_id", a.node},
               {"fence", a.fence},
               {"timed_out", timed_out},
@@ -48,10 +54,10 @@ void add_step_rows(const journal_append& a, json& steps) {
     for (auto& out : a.outputs) {
       if (out.run_index != idx)
         continue;
-      row["stdout"] = out.stdout_text;
-      row["stderr"] = out.stderr_text;
+      row["stdout"] = masked(out.stdout_text); // masked at capture already; cheap to repeat
+      row["stderr"] = masked(out.stderr_text);
       row["truncated"] = out.truncated;
-      row["error"] = out.error;
+      row["error"] = masked(out.error);
     }
     steps.push_back(std::move(row));
   }
@@ -71,8 +77,8 @@ journal_store::append(const std::vector<journal_append>& batch) {
       updates.push_back(execution_update(a));
     std::map<std::string, journal_outcome> applied;
     for (auto row : txn.exec_prepared(stmt::journal_update_executions, updates.dump()))
-      applied[row[0].as<std::string>()] = journal_outcome{true, row[1].as<std::string>(),
-                                                          row[2].as<std::string>()};
+      applied[row[0].as<std::string>()] = journal_outcome{
+        true, row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>()};
     json steps = json::array(), events = json::array(), released = json::array();
     json unlocked = json::array(), dead = json::array();
     std::vector<journal_outcome> out;
@@ -86,7 +92,7 @@ journal_store::append(const std::vector<journal_append>& batch) {
         events.push_back(json{{"execution_id", ev.execution_id},
                               {"seq", ev.seq},
                               {"kind", to_string(ev.kind)},
-                              {"payload", event_payload(ev)}});
+                              {"payload", masking::patterns().mask_json(event_payload(ev))}});
       if (is_terminal(a.snapshot.status)) {
         released.push_back(a.snapshot.execution_id);
         if (a.locking)

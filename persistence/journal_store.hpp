@@ -16,6 +16,7 @@ struct journal_outcome {
   bool applied = false;            // false: its guard failed (owner_lost)
   std::string cancel_requested_by; // the execution's pending cancellation request
   std::string cancel_reason;
+  std::string rbac_denied;         // a run starts but the submitter lost the permission
 };
 
 class journal_store {

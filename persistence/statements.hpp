@@ -49,7 +49,18 @@ constexpr const char* journal_release_locks = "journal_release_locks";
 constexpr const char* locks_lock_owned = "locks_lock_owned";
 
 /// Every statement above, for the prepare-all test.
-constexpr std::array<const char*, 41> all{
+constexpr const char* rbac_allowed = "rbac_allowed";
+constexpr const char* rbac_execution_scope = "rbac_execution_scope";
+constexpr const char* rbac_grant = "rbac_grant";
+constexpr const char* rbac_revoke = "rbac_revoke";
+constexpr const char* rbac_list_bindings = "rbac_list_bindings";
+constexpr const char* rbac_list_roles = "rbac_list_roles";
+constexpr const char* rbac_role_exists = "rbac_role_exists";
+constexpr const char* rbac_put_role = "rbac_put_role";
+constexpr const char* rbac_delete_role = "rbac_delete_role";
+constexpr const char* security_event_insert = "security_event_insert";
+
+constexpr std::array<const char*, 51> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -91,6 +102,16 @@ constexpr std::array<const char*, 41> all{
   locks_list,
   journal_release_locks,
   locks_lock_owned,
+  rbac_allowed,
+  rbac_execution_scope,
+  rbac_grant,
+  rbac_revoke,
+  rbac_list_bindings,
+  rbac_list_roles,
+  rbac_role_exists,
+  rbac_put_role,
+  rbac_delete_role,
+  security_event_insert,
 };
 
 } // namespace stagee::stmt

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "config/masker.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
 #include "runtime/json_view.hpp"
@@ -22,8 +23,13 @@ constexpr int exit_rejected = 1;    // the gateway answered with an error
 constexpr int exit_unreachable = 2; // no gateway / bad usage
 constexpr int64_t reply_margin_ms = 10000;
 
+/// Every document the client prints passes the one masker (R-SAFE-5).
+void print(const json& j) {
+  std::cout << masking::patterns().mask_json(j).dump() << std::endl;
+}
+
 int fail(const json& j, int code) {
-  std::cout << j.dump() << std::endl;
+  print(j);
   return code;
 }
 
@@ -77,9 +83,9 @@ int round_trip(const client_options& c, Request req, int64_t resend_after_ms = 0
                                     : left;
     int rc = 0;
     bool resend = false;
-    self->request(*gw, std::max(wait, std::chrono::milliseconds{1}), req)
+    self->request(*gw, std::max(wait, std::chrono::milliseconds{1}), c.cred, req)
       .receive([&](Reply& rep) {
-                 std::cout << to_json(rep).dump() << std::endl;
+                 print(to_json(rep));
                  rc = exit_code(rep);
                },
                [&](caf::error& err) {
@@ -134,10 +140,26 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::
   return *gw;
 }
 
+caf::error load_token(client_options& c) {
+  if (c.token_file.empty())
+    return caf::none;
+  std::ifstream in{c.token_file, std::ios::binary};
+  if (!in)
+    return make_stagee_error(stagee_errc::invalid_request, "token_file",
+                             "cannot read token file '" + c.token_file + "'");
+  std::string token;
+  std::getline(in, token, '\0');
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+    token.pop_back();
+  if (token.empty())
+    return make_stagee_error(stagee_errc::invalid_request, "token_file",
+                             "token file '" + c.token_file + "' is empty");
+  c.cred.token = std::move(token);
+  return caf::none;
+}
+
 int run_submit(const client_options& c, const submit_options& s) {
   submit_request req;
-  req.tenant_id = s.tenant;
-  req.principal = s.principal;
   req.idempotency_key = s.idempotency_key;
   if (!from_string(s.mode, req.mode))
     return fail(error_json("invalid_request", "--mode must be auto, immediate or background",
@@ -201,7 +223,7 @@ int run_wait(const client_options& c, const std::string& execution_id, bool foll
   caf::scoped_actor self{*cs.sys};
   subscribe_request sub{"", execution_id, 0, caf::actor_cast<event_subscriber_actor>(self)};
   int rc = 0;
-  self->request(*gw, std::chrono::seconds(30), std::move(sub))
+  self->request(*gw, std::chrono::seconds(30), c.cred, std::move(sub))
     .receive([](subscribed&) {}, [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
   if (rc != 0)
     return rc;
@@ -214,14 +236,14 @@ int run_wait(const client_options& c, const std::string& execution_id, bool foll
   while (!done && std::chrono::steady_clock::now() < deadline) {
     self->receive(
       [&](execution_event& ev) {
-        std::cout << to_json(ev).dump() << std::endl;
+        print(to_json(ev));
         done = is_terminal(ev.status);
         quiet = 0;
       },
       caf::after(std::chrono::milliseconds{500}) >> [&] {
         if (++quiet % 4 != 0)
           return;
-        self->request(*gw, std::chrono::seconds(10), status_request{"", execution_id})
+        self->request(*gw, std::chrono::seconds(10), c.cred, status_request{"", execution_id})
           .receive([&](status_reply& rep) { done = is_terminal(rep.status); },
                    [](caf::error&) {});
       });
@@ -229,8 +251,8 @@ int run_wait(const client_options& c, const std::string& execution_id, bool foll
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
     deadline - std::chrono::steady_clock::now());
   self->request(*gw, std::chrono::milliseconds{std::max<int64_t>(left.count(), 0) + reply_margin_ms},
-                wait_request{"", execution_id, std::max<int64_t>(left.count(), 0)})
-    .receive([&](status_reply& rep) { std::cout << to_json(rep).dump() << std::endl; },
+                c.cred, wait_request{"", execution_id, std::max<int64_t>(left.count(), 0)})
+    .receive([&](status_reply& rep) { print(to_json(rep)); },
              [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
   return rc;
 }

@@ -16,11 +16,14 @@ namespace stagee {
 struct client_options {
   std::string gateway;           // HOST:PORT
   int64_t timeout_ms = 900000;   // reply deadline
+  credential cred;               // sent with every request
+  std::string token_file;        // read into cred.token when set
 };
 
+/// Fills c.cred.token from c.token_file (if given); an error names the file.
+caf::error load_token(client_options& c);
+
 struct submit_options {
-  std::string tenant;
-  std::string principal;
   std::string mode = "auto";     // auto | immediate | background
   std::string idempotency_key;
   std::string plan_file;         // "-" reads stdin

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runtime/admin.hpp"
 #include "runtime/client.hpp"
 #include "runtime/embedded_pg.hpp"
 #include "runtime/json_view.hpp"
@@ -13,10 +14,38 @@ namespace {
 
 using namespace stagee;
 
+/// Who the client is: a token (token mode), or a stated tenant and principal that
+/// only a node started with --auth-mode=dev accepts.
+void add_credential_options(CLI::App* cmd, client_options& c) {
+  cmd->add_option("--token", c.cred.token, "JWT to present (default: $STAGEE_TOKEN)");
+  cmd->add_option("--token-file", c.token_file,
+                  "file holding the JWT (default: $STAGEE_TOKEN_FILE)");
+  cmd->add_option("--tenant", c.cred.tenant_id,
+                  "dev-mode nodes only: tenant (default: $STAGEE_TENANT)");
+  cmd->add_option("--principal", c.cred.principal,
+                  "dev-mode nodes only: principal (default: $STAGEE_PRINCIPAL)");
+}
+
+/// Fills what the command line left empty from the environment. (Not CLI11's
+/// envname: the options are bound on every client subcommand, and CLI11 applies
+/// environment values of subcommands that were not used over the one that was.)
+void credential_from_env(client_options& c) {
+  auto fill = [](std::string& field, const char* var) {
+    if (auto v = std::getenv(var); field.empty() && v != nullptr)
+      field = v;
+  };
+  fill(c.cred.token, "STAGEE_TOKEN");
+  if (c.cred.token.empty())
+    fill(c.token_file, "STAGEE_TOKEN_FILE");
+  fill(c.cred.tenant_id, "STAGEE_TENANT");
+  fill(c.cred.principal, "STAGEE_PRINCIPAL");
+}
+
 void add_client_options(CLI::App* cmd, client_options& c) {
   cmd->add_option("--gateway", c.gateway, "gateway address HOST:PORT")->required();
   cmd->add_option("--timeout-ms", c.timeout_ms, "reply deadline in milliseconds")
     ->capture_default_str();
+  add_credential_options(cmd, c);
 }
 
 int db_command(const std::string& action, const std::string& dir, bool fresh) {
@@ -105,13 +134,25 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   node_cmd->add_option("--log-file", node.log_file, "also write JSON log lines here");
+  node_cmd->add_option("--auth-mode", node.auth_mode,
+                       "token: every request needs a valid JWT; dev: trust the tenant and "
+                       "principal clients state (development only, logged loudly)")
+    ->capture_default_str()->check(CLI::IsMember({"token", "dev"}));
+  node_cmd->add_option("--jwt-hmac-key", node.jwt_hmac_key_files,
+                       "HS256 secret file (>= 32 bytes; key id = file name without extension)");
+  node_cmd->add_option("--jwt-public-key", node.jwt_public_key_files,
+                       "RS256/ES256 public key PEM file (key id = file name without extension)");
+  node_cmd->add_option("--jwt-issuer", node.jwt_issuer, "required iss claim")
+    ->capture_default_str();
+  node_cmd->add_option("--jwt-audience", node.jwt_audience, "required aud claim")
+    ->capture_default_str();
+  node_cmd->add_option("--jwt-leeway-s", node.jwt_leeway_s, "clock skew allowed on exp/nbf/iat")
+    ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{300}));
 
   client_options client;
   submit_options sub;
   auto submit_cmd = app.add_subcommand("submit", "submit a plan (JSON file, '-' for stdin)");
   add_client_options(submit_cmd, client);
-  submit_cmd->add_option("--tenant", sub.tenant, "tenant id")->required();
-  submit_cmd->add_option("--principal", sub.principal, "submitting principal")->required();
   submit_cmd->add_option("--mode", sub.mode, "auto|immediate|background")
     ->capture_default_str()->check(CLI::IsMember({"auto", "immediate", "background"}));
   submit_cmd->add_option("--idempotency-key", sub.idempotency_key,
@@ -127,6 +168,7 @@ int main(int argc, char** argv) {
   int64_t wait_s = 60;
   auto wait_cmd = app.add_subcommand("wait", "wait until an execution is terminal");
   wait_cmd->add_option("--gateway", client.gateway, "gateway address HOST:PORT")->required();
+  add_credential_options(wait_cmd, client);
   wait_cmd->add_option("--timeout", wait_s, "seconds to wait")->capture_default_str();
   wait_cmd->add_flag("--follow", follow, "print every event as a JSON line first");
   wait_cmd->add_option("execution_id", execution_id, "execution id")->required();
@@ -136,7 +178,6 @@ int main(int argc, char** argv) {
   dlq_list_request dlq_list;
   auto dlq_list_cmd = dlq_cmd->add_subcommand("list", "failed executions, newest first");
   add_client_options(dlq_list_cmd, client);
-  dlq_list_cmd->add_option("--tenant", dlq_list.tenant_id, "only this tenant");
   dlq_list_cmd->add_option("--action", dlq_list.action, "only this plan action");
   dlq_list_cmd->add_option("--error-class", dlq_list.error_class, "only this error class");
   dlq_list_cmd->add_flag("--all", dlq_list.include_archived, "include archived entries");
@@ -148,27 +189,21 @@ int main(int argc, char** argv) {
   auto dlq_archive_cmd = dlq_cmd->add_subcommand("archive", "archive an entry (idempotent)");
   for (auto c : {dlq_show_cmd, dlq_archive_cmd}) {
     add_client_options(c, client);
-    c->add_option("--tenant", dlq_entry_req.tenant_id, "tenant of the entry");
     c->add_option("id", dlq_entry_req.id, "DLQ entry id")->required();
   }
   dlq_requeue_request dlq_requeue;
   auto dlq_requeue_cmd = dlq_cmd->add_subcommand(
     "requeue", "run the entry's plan again as a new execution (fresh attempts)");
   add_client_options(dlq_requeue_cmd, client);
-  dlq_requeue_cmd->add_option("--tenant", dlq_requeue.tenant_id, "tenant of the entry");
-  dlq_requeue_cmd->add_option("--principal", dlq_requeue.principal, "who requeues")->required();
   dlq_requeue_cmd->add_option("id", dlq_requeue.id, "DLQ entry id")->required();
   dlq_summary_request dlq_summary_req;
   auto dlq_summary_cmd = dlq_cmd->add_subcommand("summary", "open entries by error class");
   add_client_options(dlq_summary_cmd, client);
-  dlq_summary_cmd->add_option("--tenant", dlq_summary_req.tenant_id, "only this tenant");
 
   cancel_request cancel_req;
   auto cancel_cmd = app.add_subcommand(
     "cancel", "cancel an execution (idempotent); replies once it ended or --wait-ms passed");
   add_client_options(cancel_cmd, client);
-  cancel_cmd->add_option("--principal", cancel_req.principal, "who cancels")->required();
-  cancel_cmd->add_option("--tenant", cancel_req.tenant_id, "tenant of the execution");
   cancel_cmd->add_option("--reason", cancel_req.reason, "why (recorded, at most 1000 bytes)");
   cancel_cmd->add_option("--wait-ms", cancel_req.wait_ms, "how long to wait for the execution to end")
     ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{60000}));
@@ -177,8 +212,69 @@ int main(int argc, char** argv) {
   locks_request locks_req;
   auto locks_cmd = app.add_subcommand("locks", "per-asset locks held now: holder, since, fence, expiry");
   add_client_options(locks_cmd, client);
-  locks_cmd->add_option("--tenant", locks_req.tenant_id, "only this tenant");
   locks_cmd->add_option("--target", locks_req.target, "only this target");
+
+  auto token_cmd = app.add_subcommand("token", "make JWTs and HS256 keys for gateways");
+  token_cmd->require_subcommand(1);
+  token_issue_options tok;
+  auto token_issue_cmd = token_cmd->add_subcommand(
+    "issue", "sign a token (printed alone on stdout) with a key file");
+  token_issue_cmd->add_option("--key-file", tok.key_file,
+                              "HS256 secret file, or RSA / EC P-256 private key PEM")
+    ->required();
+  token_issue_cmd->add_option("--sub", tok.sub, "principal (sub claim)")->required();
+  token_issue_cmd->add_option("--tenant", tok.tenant, "tenant claim")->required();
+  token_issue_cmd->add_option("--roles", tok.roles,
+                              "limit the token to these bound roles (comma-separated; "
+                              "default: no limit)")
+    ->delimiter(',');
+  token_issue_cmd->add_option("--kid", tok.kid, "key id header (the verifying node's key file stem)");
+  token_issue_cmd->add_option("--iss", tok.issuer, "issuer claim")->capture_default_str();
+  token_issue_cmd->add_option("--aud", tok.audience, "audience claim")->capture_default_str();
+  token_issue_cmd->add_option("--ttl-s", tok.ttl_s, "lifetime in seconds")
+    ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{31 * 86400}));
+  token_issue_cmd->add_option("--nbf-in-s", tok.nbf_in_s, "not valid before now + this (tests)");
+  std::string keygen_out;
+  auto token_keygen_cmd = token_cmd->add_subcommand(
+    "keygen", "write a new random HS256 secret file (mode 0600)");
+  token_keygen_cmd->add_option("--out", keygen_out, "file to create")->required();
+
+  rbac_options rbac;
+  auto rbac_cmd = app.add_subcommand(
+    "rbac", "roles and who holds them, per tenant and environment (needs --db-url)");
+  rbac_cmd->require_subcommand(1);
+  for (auto action : {"grant", "revoke", "list", "roles", "role-put", "role-delete"}) {
+    std::string a = action;
+    auto desc = a == "grant"    ? "bind a role to a principal in a tenant (idempotent)"
+              : a == "revoke"   ? "remove a binding; running executions stop before their next step"
+              : a == "list"     ? "bindings, optionally of one tenant / principal"
+              : a == "roles"    ? "roles and their permissions"
+              : a == "role-put" ? "create or replace a custom role"
+                                : "delete a custom role (and its bindings)";
+    auto c = rbac_cmd->add_subcommand(action, desc);
+    c->add_option("--db-url", rbac.db_url, "PostgreSQL URL")->required();
+    if (a == "grant" || a == "revoke") {
+      c->add_option("--tenant", rbac.tenant, "tenant")->required();
+      c->add_option("--principal", rbac.principal, "principal (a token's sub)")->required();
+      c->add_option("--role", rbac.role, "role name")->required();
+      c->add_option("--environment", rbac.environment, "only this environment (* = all)")
+        ->capture_default_str();
+      if (a == "grant")
+        c->add_option("--by", rbac.granted_by, "recorded as granted_by (default cli:$USER)");
+    } else if (a == "list") {
+      c->add_option("--tenant", rbac.tenant, "only this tenant");
+      c->add_option("--principal", rbac.principal, "only this principal");
+    } else if (a == "role-put" || a == "role-delete") {
+      c->add_option("name", rbac.role, "role name ([a-z][a-z0-9_-]*)")->required();
+      if (a == "role-put") {
+        c->add_option("--permissions", rbac.permissions,
+                      "comma-separated: execute:read, execute:modify, execute:deploy, "
+                      "approve, cancel, view, admin")
+          ->required()->delimiter(',');
+        c->add_option("--description", rbac.description, "what the role is for");
+      }
+    }
+  }
 
   std::string db_url;
   auto migrate_cmd = app.add_subcommand("migrate", "apply pending schema migrations");
@@ -204,6 +300,11 @@ int main(int argc, char** argv) {
     std::cout << app.help("", CLI::AppFormatMode::All);
     return 0;
   }
+  credential_from_env(client);
+  if (auto err = load_token(client)) {
+    std::cout << error_json(err).dump() << std::endl;
+    return 2;
+  }
   if (*node_cmd)
     return run_node(node);
   if (*submit_cmd)
@@ -216,6 +317,16 @@ int main(int argc, char** argv) {
   }
   if (*migrate_cmd)
     return run_migrate(db_url);
+  if (*token_issue_cmd)
+    return run_token_issue(tok);
+  if (*token_keygen_cmd)
+    return run_token_keygen(keygen_out);
+  for (auto sub : rbac_cmd->get_subcommands()) {
+    if (sub->parsed()) {
+      rbac.action = sub->get_name();
+      return run_rbac(rbac);
+    }
+  }
   if (*cancel_cmd)
     return run_cancel(client, cancel_req);
   if (*locks_cmd)

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 #include <thread>
+#include <variant>
 
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/admission.hpp"
+#include "actors/authorizer.hpp"
 #include "actors/dlq_keeper.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/gateway.hpp"
@@ -81,6 +83,7 @@ struct actor_tree {
   lock_manager_actor locks;
   timeout_scheduler_actor timeouts;
   std::vector<reader_actor> readers;
+  std::vector<authorizer_actor> authorizers;
 
   void stop_all() {
     auto reason = caf::exit_reason::user_shutdown;
@@ -96,12 +99,14 @@ struct actor_tree {
     caf::anon_send_exit(timeouts, reason);
     for (auto& r : readers)
       caf::anon_send_exit(r, reason);
+    for (auto& a : authorizers)
+      caf::anon_send_exit(a, reason);
     caf::anon_send_exit(bus, reason);
   }
 };
 
 actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::string& url,
-                      std::map<std::string, timeout_policy> policies) {
+                      std::map<std::string, timeout_policy> policies, gateway_auth auth) {
   actor_tree t;
   t.bus = sys.spawn<caf::detached>(event_bus, url, event_bus_settings{});
   t.admission = sys.spawn<caf::detached>(admission, url, admission_settings{});
@@ -131,13 +136,57 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.supervisor = sys.spawn(worker_supervisor, ss,
                            supervisor_peers{t.bus, t.queue, t.leases, t.readers.front(), t.locks,
                                             t.timeouts});
+  for (int i = 0; i < std::max(1, o.authorizers); ++i)
+    t.authorizers.push_back(sys.spawn<caf::detached>(authorizer, o.node_name, url));
   gateway_settings gs;
   gs.node = o.node_name;
+  gs.auth = std::move(auth);
   gs.policies = std::move(policies);
   gs.lease = ss.lease;
   t.gateway = sys.spawn(gateway, gs,
-                        gateway_peers{t.admission, t.readers, t.bus, t.supervisor, t.dlq, t.locks});
+                        gateway_peers{t.admission, t.readers, t.bus, t.supervisor, t.dlq, t.locks,
+                                      t.authorizers});
   return t;
+}
+
+/// The node's authentication set-up from its options. Bad key files or an unknown
+/// mode are fatal at start (the error names the option). Dev mode is announced loudly.
+std::variant<gateway_auth, std::string> make_auth(const node_options& o) {
+  gateway_auth auth;
+  if (o.auth_mode != "token" && o.auth_mode != "dev")
+    return "--auth-mode must be token or dev, not '" + o.auth_mode + "'";
+  auth.dev_mode = o.auth_mode == "dev";
+  auth::key_ring keys;
+  try {
+    for (auto& f : o.jwt_hmac_key_files)
+      keys.add_hmac_file(f);
+    for (auto& f : o.jwt_public_key_files)
+      keys.add_public_key_file(f);
+  } catch (const std::exception& e) {
+    return std::string{"--jwt-hmac-key/--jwt-public-key: "} + e.what();
+  }
+  if (keys.size() == 0 && !auth.dev_mode)
+    return "--auth-mode=token needs at least one key: --jwt-hmac-key FILE or "
+           "--jwt-public-key FILE (or run a development node with --auth-mode=dev)";
+  auto key_ids = keys.key_ids();
+  if (keys.size() > 0) {
+    auth::verifier_settings vs;
+    vs.issuer = o.jwt_issuer;
+    vs.audience = o.jwt_audience;
+    vs.leeway_s = o.jwt_leeway_s;
+    auth.verifier = std::make_shared<const auth::token_verifier>(std::move(keys), vs);
+  }
+  if (auth.dev_mode)
+    logging::write(lg(), spdlog::level::critical,
+                   "DEVELOPMENT AUTH MODE: this node trusts the tenant and principal every "
+                   "client states; never use it where anyone else can reach the port",
+                   {{"node", o.node_name}, {"auth_mode", "dev"}});
+  else
+    logging::write(lg(), spdlog::level::info, "token authentication",
+                   {{"node", o.node_name}, {"issuer", o.jwt_issuer},
+                    {"audience", o.jwt_audience},
+                    {"key_ids", key_ids}});
+  return auth;
 }
 
 /// Graceful shutdown (R-Q-6): refuse new submits, stop claiming, let running step
@@ -203,6 +252,12 @@ int run_node(node_options o) {
                     {"hint", "use 1..100 characters of [A-Za-z0-9._@:-], starting alphanumeric"}});
     return 1;
   }
+  auto auth = make_auth(o);
+  if (auto err = std::get_if<std::string>(&auth)) {
+    logging::write(lg(), spdlog::level::critical, "invalid authentication options",
+                   {{"error", *err}});
+    return 1;
+  }
   auto signals = block_shutdown_signals();
   std::unique_ptr<embedded_pg> pg;
   auto url = o.db_url;
@@ -243,7 +298,8 @@ int run_node(node_options o) {
                                            : static_cast<int32_t>(std::thread::hardware_concurrency());
     cfg.set("scheduler.max-threads", std::max(threads, 1));
     caf::actor_system sys{cfg};
-    auto tree = spawn_tree(sys, o, url, std::move(*policies));
+    auto tree = spawn_tree(sys, o, url, std::move(*policies),
+                           std::get<gateway_auth>(std::move(auth)));
     auto port = sys.middleman().publish(tree.gateway, o.port, o.bind.c_str(), true);
     if (!port) {
       logging::write(lg(), spdlog::level::critical, "cannot listen for the gateway",

@@ -6,12 +6,14 @@
 ///        ├─ event-bus (detached: journal + fan-out)
 ///        ├─ lock-manager (detached)   ├─ timeout-scheduler
 ///        ├─ admission (detached)      ├─ readers x2 (detached)
+///        ├─ authorizers x2 (detached: RBAC checks, audit of refusals)
 ///        ├─ queue-claimers x3 (detached: claims, renewals, maintenance)
 ///        └─ reaper, DLQ keeper
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace stagee {
 
@@ -35,6 +37,14 @@ struct node_options {
   int64_t queue_deadline_ms = 0;     // > 0: schedule-to-start deadline for every SLA
   std::string log_level = "info";
   std::string log_file;
+  // Authentication (R-SAFE-3): "token" (default) or "dev" (trusts stated identities).
+  std::string auth_mode = "token";
+  std::vector<std::string> jwt_hmac_key_files;  // HS256 secrets, kid = file stem
+  std::vector<std::string> jwt_public_key_files; // RS256/ES256 PEM public keys
+  std::string jwt_issuer = "stagee";
+  std::string jwt_audience = "stagee";
+  int64_t jwt_leeway_s = 60;
+  int32_t authorizers = 2;
 };
 
 /// Runs a node until SIGTERM/SIGINT; returns the process exit code. Prints one

@@ -78,8 +78,16 @@ case "$DB_URL" in postgresql://*) ;; *) log "db start printed '$DB_URL'"; exit 1
 PG_PID=$(head -n 1 "$DATA_DIR/pg/postmaster.pid")
 log "PostgreSQL $PG_PID at $DB_URL (data in $DATA_DIR)"
 
+# Token authentication as in production: the benchmark measures its cost too.
+"$STAGEE" token keygen --out "$DATA_DIR/bench.key" >/dev/null
+"$STAGEE" rbac grant --db-url "$DB_URL" --tenant bench --principal bench --role admin >/dev/null
+STAGEE_TOKEN=$("$STAGEE" token issue --key-file "$DATA_DIR/bench.key" --sub bench --tenant bench \
+               --ttl-s 86400)
+export STAGEE_TOKEN
+
 # shellcheck disable=SC2086
 "$STAGEE" node --db-url "$DB_URL" --port 0 --log-level warn --data-dir "$DATA_DIR/node" \
+  --jwt-hmac-key "$DATA_DIR/bench.key" \
   ${BENCH_NODE_ARGS:-} >"$DATA_DIR/node.out" 2>"$DATA_DIR/node.err" &
 NODE_PID=$!
 PORT=""

@@ -25,8 +25,12 @@ stop_node() {
 }
 trap stop_node EXIT
 
+# Token authentication, as in production: a signing key made once for the demo.
+[ -f "$DEMO_DIR/demo-hs256.key" ] || "$BIN" token keygen --out "$DEMO_DIR/demo-hs256.key" >/dev/null
+
 echo "== starting a node with an embedded PostgreSQL in $DEMO_DIR (log: $LOG)"
-"$BIN" node --data-dir "$DEMO_DIR" --node-name demo-node --port 0 >"$DEMO_DIR/ready.json" 2>"$LOG" &
+"$BIN" node --data-dir "$DEMO_DIR" --node-name demo-node --port 0 \
+  --jwt-hmac-key "$DEMO_DIR/demo-hs256.key" >"$DEMO_DIR/ready.json" 2>"$LOG" &
 NODE_PID=$!
 for _ in $(seq 1 300); do
   grep -q node_ready "$DEMO_DIR/ready.json" 2>/dev/null && break
@@ -35,13 +39,21 @@ for _ in $(seq 1 300); do
 done
 PORT=$(jq -r .port "$DEMO_DIR/ready.json")
 GW=127.0.0.1:$PORT
-echo "   node ready: gateway $GW, database $(jq -r .db_url "$DEMO_DIR/ready.json")"
+DB_URL=$(jq -r .db_url "$DEMO_DIR/ready.json")
+echo "   node ready: gateway $GW, database $DB_URL"
+
+echo "== granting demo-operator the deployer role in tenant demo; issuing its token"
+"$BIN" rbac grant --db-url "$DB_URL" --tenant demo --principal demo-operator --role deployer \
+  --by demo.sh >/dev/null
+STAGEE_TOKEN=$("$BIN" token issue --key-file "$DEMO_DIR/demo-hs256.key" --sub demo-operator \
+               --tenant demo --ttl-s 3600)
+export STAGEE_TOKEN
 
 # Each demo run is a new submission: a fresh idempotency key per run.
 RUN=$(date +%s)
 IDS=()
 for plan in read-only three-step failing; do
-  out=$("$BIN" submit --gateway "$GW" --tenant demo --principal demo-operator \
+  out=$("$BIN" submit --gateway "$GW" \
         --mode background --idempotency-key "demo-$RUN-$plan" "scripts/plans/$plan.json")
   id=$(jq -r .execution_id <<<"$out")
   IDS+=("$id")

@@ -15,7 +15,10 @@ PACKAGES=(
   libssl-dev                # sha256 (plan_hash, idempotency key), later TLS
   libboost-dev libboost-test-dev  # Boost.Test (tests), Beast/Asio (HTTP, later)
   libcli11-dev              # command line parsing (--name value and --name=value)
+  libjwt-dev                # JWT signature checks (HS256/RS256/ES256) for gateway credentials
+  libre2-dev                # the masker's patterns: linear-time regexes, fast on large output
   procps jq                 # scripts and end-to-end tests (ps, JSON on the command line)
+  openssl                   # RS256/ES256 key pairs for tokens (docs/security.md, tests)
 )
 
 missing=()

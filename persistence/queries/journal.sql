@@ -8,6 +8,7 @@
 -- The start sets the SLA deadline (deadline_at); a write that starts a run counts
 -- a cancellation check, and every write returns the pending cancellation request
 -- (the check between steps, R-SAFE-6); the cancelled status records who asked.
+-- A write that starts a run also re-checks the submitter's permission (rbac_denied).
 UPDATE executions e
    SET status = x.status::execution_status,
        last_transition_at = CASE WHEN x.status::execution_status <> e.status
@@ -51,7 +52,17 @@ UPDATE executions e
                 WHERE q.execution_id = x.id AND q.lease_owner = x.worker_id
                   AND q.fence = x.fence AND q.lease_expires_at >= now())
 RETURNING e.id, coalesce(e.cancel_requested_by, '') AS cancel_by,
-          coalesce(e.cancel_reason, '') AS cancel_reason;
+          coalesce(e.cancel_reason, '') AS cancel_reason,
+          -- RBAC again before every step (R-SAFE-3): the submitter must still hold
+          -- the permission; '' when it does (or no run starts here).
+          CASE WHEN x.cancel_check
+                    AND NOT stagee_rbac_allowed(e.tenant_id, e.actor_id,
+                                                'execute:' || e.action_class::text,
+                                                e.environment, NULL)
+               THEN format('principal %L no longer holds %L in tenant %L, environment %L',
+                           e.actor_id, 'execute:' || e.action_class::text, e.tenant_id,
+                           e.environment)
+               ELSE '' END AS rbac_denied;
 
 -- name: journal_update_steps
 UPDATE execution_steps s

@@ -43,6 +43,9 @@ using namespace stagee;
 using clock_type = std::chrono::steady_clock;
 using json = nlohmann::json;
 
+struct bench_options;
+stagee::credential credential_of(const bench_options& o);
+
 struct bench_options {
   std::string gateway;
   int64_t count = 1000;
@@ -50,6 +53,7 @@ struct bench_options {
   std::string mode = "background";
   std::string tenant = "bench";
   std::string principal = "bench";
+  std::string token; // JWT; empty: dev-mode credential (tenant, principal)
   int32_t steps = 1;
   int32_t targets = 1;
   std::string action_class = "read"; // modify: per-asset locks, distinct targets per execution
@@ -58,6 +62,10 @@ struct bench_options {
   std::string label;
   bool quiet = false; // no human table
 };
+
+stagee::credential credential_of(const bench_options& o) {
+  return stagee::credential{o.token, o.tenant, o.principal};
+}
 
 /// What the driver actor hands back to main().
 struct bench_result {
@@ -154,7 +162,8 @@ void send_waits(driver_ptr self) {
       continue;
     ++st.in_flight;
     wait_request req{st.opts.tenant, id, st.opts.wait_timeout_ms};
-    self->request(st.gw, std::chrono::milliseconds{st.opts.wait_timeout_ms + 30000}, std::move(req))
+    self->request(st.gw, std::chrono::milliseconds{st.opts.wait_timeout_ms + 30000},
+                  credential_of(st.opts), std::move(req))
       .then(
         [=](status_reply& rep) {
           auto& st = self->state;
@@ -218,7 +227,8 @@ void send_submits(driver_ptr self) {
       }
       start_waits(self);
     };
-    self->request(st.gw, std::chrono::milliseconds{st.opts.submit_timeout_ms}, std::move(req))
+    self->request(st.gw, std::chrono::milliseconds{st.opts.submit_timeout_ms},
+                  credential_of(st.opts), std::move(req))
       .then(
         [=](submit_reply& rep) {
           auto& st = self->state;
@@ -315,6 +325,8 @@ int main(int argc, char** argv) {
     ->capture_default_str()->check(CLI::IsMember({"background", "immediate", "auto"}));
   app.add_option("--tenant", o.tenant, "tenant id")->capture_default_str();
   app.add_option("--principal", o.principal, "submitting principal")->capture_default_str();
+  app.add_option("--token", o.token, "JWT for token-mode nodes (or STAGEE_TOKEN)")
+    ->envname("STAGEE_TOKEN");
   app.add_option("--steps", o.steps, "noop steps per plan")
     ->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--targets", o.targets, "targets per plan")

@@ -122,7 +122,7 @@ check "ended: not cancelled, status kept, exit 1" "1|succeeded|false|null" \
 rc=0; out=$("$STAGEE_BIN" cancel --gateway "$GW_A" --principal alice 00000000-0000-4000-8000-000000000000) || rc=$?
 check "missing: not_found" "1|not_found" "$rc|$(jq -r .error.code <<<"$out")"
 rc=0; out=$("$STAGEE_BIN" cancel --gateway "$GW_A" --principal 'bad principal!' "$B") || rc=$?
-check "bad principal: invalid_request naming it" "1|invalid_request|principal" "$rc|$(jq -r '[.error.code, .error.field] | join("|")' <<<"$out")"
+check "bad principal: refused as a credential" "1|invalid_token|credential" "$rc|$(jq -r '[.error.code, .error.field] | join("|")' <<<"$out")"
 check "no lock held at the end" 0 "$(sql "SELECT count(*) FROM execution_locks WHERE owner_execution_id IS NOT NULL")"
 
 finish

@@ -46,6 +46,22 @@ psql -q "${SERVER_URL%/*}/postgres" -c "CREATE DATABASE $DB_NAME" >/dev/null
 
 sql() { psql -qtAX "$DB_URL" -c "$1"; }
 
+# Identity. Unless a test sets NODE_AUTH_ARGS (e.g. to --jwt-hmac-key FILE), nodes
+# run in development auth mode and clients state who they are (STAGEE_TENANT and
+# STAGEE_PRINCIPAL, or --tenant/--principal); RBAC applies either way, so the
+# identities the tests use get roles here (auth_test.sh covers tokens and RBAC).
+NODE_AUTH_ARGS=${NODE_AUTH_ARGS:---auth-mode dev}
+export STAGEE_TENANT=${STAGEE_TENANT:-t} STAGEE_PRINCIPAL=${STAGEE_PRINCIPAL:-p}
+grant() { # grant TENANT PRINCIPAL ROLE [ENVIRONMENT]
+  "$STAGEE_BIN" rbac grant --db-url "$DB_URL" --tenant "$1" --principal "$2" --role "$3" \
+    --environment "${4:-*}" --by e2e >/dev/null
+}
+if [ -z "${E2E_NO_DEFAULT_GRANTS:-}" ]; then
+  for who in t:p t:ops t:alice t:bob acme:alice acme:bob acme:carol acme:ops globex:alice other:p; do
+    grant "${who%%:*}" "${who#*:}" admin
+  done
+fi
+
 check() { # check NAME EXPECTED ACTUAL
   if [ "$2" == "$3" ]; then
     PASSED=$((PASSED + 1))
@@ -58,7 +74,8 @@ check() { # check NAME EXPECTED ACTUAL
 # start_node NAME [extra args...]: starts a node on DB_URL, sets NODE_PORT.
 start_node() {
   local name=$1; shift
-  "$STAGEE_BIN" node --db-url "$DB_URL" --port 0 --node-name "$name" "$@" \
+  # shellcheck disable=SC2086
+  "$STAGEE_BIN" node --db-url "$DB_URL" --port 0 --node-name "$name" $NODE_AUTH_ARGS "$@" \
     >"$WORK/$name.out" 2>"$WORK/$name.log" &
   NODE_PIDS+=($!)
   for _ in $(seq 1 100); do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One real `stagee node` process on a real PostgreSQL, driven by `stagee submit`:
 # the acceptance checks of the single-node vertical slice.
+export STAGEE_TENANT=acme STAGEE_PRINCIPAL=alice # reads below are acme's
 source "$(dirname "$0")/lib.sh"
 
 start_node e2e-1
@@ -34,6 +35,8 @@ check "queue row released" 0 "$(sql "SELECT count(*) FROM execution_queue WHERE 
 st=$("$STAGEE_BIN" status --gateway "$GW" "$ID")
 check "status steps" 4 "$(jq '.steps | length' <<<"$st")"
 check "status fields" "succeeded|acme|false|1" "$(jq -r '[.status, .tenant_id, .timed_out, .steps[0].attempt] | join("|")' <<<"$st")"
+rc=0; out=$("$STAGEE_BIN" status --gateway "$GW" --tenant globex --principal alice "$ID") || rc=$?
+check "another tenant's execution is not_found" "1|not_found" "$rc|$(jq -r .error.code <<<"$out")"
 follow=$("$STAGEE_BIN" wait --gateway "$GW" --follow --timeout 10 "$ID")
 check "follow prints every event then the status" "$(sql "SELECT count(*) + 1 FROM execution_events WHERE execution_id='$ID'")" "$(wc -l <<<"$follow")"
 check "follow ends with succeeded" succeeded "$(tail -1 <<<"$follow" | jq -r .status)"
@@ -118,7 +121,7 @@ reject "unknown field" invalid_plan extra "$WORK/bad.json"
 head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 'a' | jq -Rs --slurpfile p "$WORK/plan.json" '$p[0] + {name: .}' >"$WORK/big.json"
 reject "10 MB plan" plan_too_large "" "$WORK/big.json"
 rc=0; out=$(submit --tenant 'ac me' --principal alice "$WORK/plan.json") || rc=$?
-check "bad tenant" "invalid_request|tenant" "$(jq -r '[.error.code, .error.field] | join("|")' <<<"$out")"
+check "bad tenant" "invalid_token|credential" "$(jq -r '[.error.code, .error.field] | join("|")' <<<"$out")"
 check "nothing written for bad input" "$before" "$(sql "SELECT count(*) FROM executions")"
 rc=0; out=$("$STAGEE_BIN" status --gateway "$GW" not-a-uuid) || rc=$?
 check "bad execution id" "invalid_request|execution_id" "$(jq -r '[.error.code, .error.field] | join("|")' <<<"$out")"

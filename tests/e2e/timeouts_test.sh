@@ -22,8 +22,9 @@ cat >"$WORK/sleepy.json" <<JSON
            {"name": "after", "executor": "shell", "timeout_ms": 2000, "command": ["true"]}]}
 JSON
 start=$(date +%s%N)
-out=$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode immediate "$WORK/sleepy.json")
+rc=0; out=$("$STAGEE_BIN" submit --gateway "$GW_A" --tenant t --principal p --mode immediate "$WORK/sleepy.json") || rc=$?
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "the immediate submit answered its end" "0|failed" "$rc|$(jq -r '.status // .error.code' <<<"$out")"
 ID=$(jq -r .execution_id <<<"$out")
 echo "a 2 s step timeout ended the execution after $elapsed_ms ms" >&2
 check "timed out within 3.5 s" true "$([ "$elapsed_ms" -le 3500 ] && echo true || echo "false ($elapsed_ms ms)")"

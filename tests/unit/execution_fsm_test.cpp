@@ -415,4 +415,22 @@ BOOST_AUTO_TEST_CASE(a_deadline_failure_marks_the_running_run_timed_out) {
   BOOST_CHECK(apply(s, plain).ok->next.runs[0].status == step_status::failed);
 }
 
+BOOST_AUTO_TEST_CASE(an_rbac_failure_is_recorded_as_an_rbac_violation_event_first) {
+  auto s = apply(initial_snapshot("e1", two_step_plan()), make(trigger_kind::start)).ok->next;
+  auto t = make(trigger_kind::fail);
+  t.error_class = "rbac_violation";
+  t.message = "principal 'p' no longer holds 'execute:modify'";
+  auto r = apply(s, t);
+  BOOST_REQUIRE(r.ok);
+  BOOST_REQUIRE_EQUAL(r.ok->events.size(), 2u);
+  BOOST_CHECK(r.ok->events[0].kind == event_kind::rbac_violation);
+  BOOST_CHECK_EQUAL(r.ok->events[0].message, t.message);
+  BOOST_CHECK(r.ok->events[0].status == execution_status::running); // not a transition
+  BOOST_CHECK(r.ok->events[1].kind == event_kind::failed);
+  BOOST_CHECK_EQUAL(r.ok->events[1].seq, r.ok->events[0].seq + 1);
+  BOOST_CHECK_EQUAL(r.ok->next.error_class, "rbac_violation");
+  // Other failures carry no such event.
+  BOOST_CHECK_EQUAL(apply(s, make(trigger_kind::fail)).ok->events.size(), 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -144,7 +144,8 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(journal_append{"n", 7, 3, sample_snapshot(), {0, 1},
                             {step_output{1, "out", "err", true, "e"}}, {sample_event()}, true, true},
              "stagee::journal_append");
-  round_trip(journal_committed{"e", 5, "alice", "wrong window"}, "stagee::journal_committed");
+  round_trip(journal_committed{"e", 5, "alice", "wrong window", "lost execute:modify"},
+             "stagee::journal_committed");
   lock_spec spec{"lock:v1:t:h1:a", "t", "h1", "a"};
   round_trip(admit_request{sample_record(), "{}", {sample_event()}, 10, "fast_read", "n",
                           lease_sizing{5, 7}, {spec}},
@@ -199,6 +200,12 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(cancel_poll_request{"n", lease_sizing{0, 100}}, "stagee::cancel_poll_request");
   round_trip(cancel_batch{{cancel_notice{"e", "alice", "r"}}, {sample_stored()}},
              "stagee::cancel_batch");
+  round_trip(credential{"h.p.s", "t", "alice"}, "stagee::credential");
+  caller who{"t", "alice", {"viewer", "approver"}, true, "jwt:RS256", "node:abc"};
+  round_trip(who, "stagee::caller");
+  round_trip(authz_request{who, "cancel", "cancel", "prod", "e"}, "stagee::authz_request");
+  round_trip(authz_reply{false, "no role", "prod", "bob", execution_status::running},
+             "stagee::authz_reply");
   // Every registered type was checked, and nothing was checked that is not registered.
   std::set<std::string> registered(registered_type_names().begin(),
                                    registered_type_names().end());

@@ -1,0 +1,178 @@
+#include "runtime/admin.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <iostream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+
+#include "actors/auth_token.hpp"
+#include "actors/plan_codec.hpp"
+#include "messages/errors.hpp"
+#include "persistence/migrator.hpp"
+#include "persistence/rbac_store.hpp"
+#include "runtime/json_view.hpp"
+
+namespace stagee {
+
+namespace {
+
+using json = nlohmann::json;
+
+int print_error(const std::string& code, const std::string& message,
+                const std::string& field = {}) {
+  std::cout << error_json(code, message, field).dump() << std::endl;
+  return 1;
+}
+
+int print_error(const caf::error& err) {
+  std::cout << error_json(err).dump() << std::endl;
+  return 1;
+}
+
+std::string default_granted_by() {
+  auto user = std::getenv("USER");
+  return std::string{"cli:"} + (user && *user ? user : "unknown");
+}
+
+/// Checks the names an rbac command writes; returns an error message or "".
+std::string check_names(const rbac_options& o) {
+  if (!valid_identifier(o.tenant))
+    return "--tenant must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}";
+  if (!valid_identifier(o.principal))
+    return "--principal must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}";
+  if (o.environment != "*" && (!valid_identifier(o.environment) || o.environment.size() > 100))
+    return "--environment must be * or 1..100 characters of [A-Za-z0-9._@:-]";
+  return {};
+}
+
+json to_json(const rbac_binding& b) {
+  return json{{"tenant_id", b.tenant_id},   {"principal", b.principal},
+              {"role", b.role},             {"environment", b.environment},
+              {"granted_by", b.granted_by}, {"granted_at", b.granted_at},
+              {"permissions", b.permissions}};
+}
+
+} // namespace
+
+int run_token_issue(const token_issue_options& o) {
+  auth::issue_request r;
+  r.sub = o.sub;
+  r.tenant = o.tenant;
+  r.roles = o.roles;
+  r.kid = o.kid;
+  r.issuer = o.issuer;
+  r.audience = o.audience;
+  r.ttl_s = o.ttl_s;
+  if (o.nbf_in_s >= 0)
+    r.nbf = static_cast<int64_t>(std::time(nullptr)) + o.nbf_in_s;
+  try {
+    std::cout << auth::issue_token_with_file(r, o.key_file) << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    return print_error("invalid_request", e.what(), "key_file");
+  }
+}
+
+int run_token_keygen(const std::string& path) {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    return print_error("internal", "no random bytes from OpenSSL");
+  static const char* hex = "0123456789abcdef";
+  std::string secret;
+  for (auto b : raw) {
+    secret += hex[b >> 4];
+    secret += hex[b & 15];
+  }
+  auto fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    return print_error("invalid_request",
+                       "cannot create '" + path + "' (it must not exist yet): "
+                         + std::strerror(errno),
+                       "out");
+  auto line = secret + "\n";
+  auto ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok)
+    return print_error("internal", "could not write '" + path + "'");
+  std::cout << json{{"key_file", path}, {"alg", "HS256"}, {"bytes", 64}}.dump() << std::endl;
+  return 0;
+}
+
+int run_rbac(const rbac_options& o) {
+  db_session db{o.db_url};
+  if (auto applied = migrate_up(db); !applied) // the tables come with the schema
+    return print_error(applied.error());
+  rbac_store store{db};
+  if (o.action == "grant" || o.action == "revoke") {
+    if (auto msg = check_names(o); !msg.empty())
+      return print_error("invalid_request", msg);
+    rbac_binding b{o.tenant, o.principal, o.role, o.environment,
+                   o.granted_by.empty() ? default_granted_by() : o.granted_by, "", ""};
+    if (o.action == "grant") {
+      if (auto r = store.grant(b); !r)
+        return print_error(r.error());
+      std::cout << json{{"granted", to_json(b)}}.dump() << std::endl;
+      return 0;
+    }
+    auto r = store.revoke(b);
+    if (!r)
+      return print_error(r.error());
+    std::cout << json{{"revoked", *r}, {"binding", to_json(b)}}.dump() << std::endl;
+    return 0;
+  }
+  if (o.action == "list") {
+    auto r = store.bindings(o.tenant, o.principal);
+    if (!r)
+      return print_error(r.error());
+    auto out = json::array();
+    for (auto& b : *r)
+      out.push_back(to_json(b));
+    std::cout << json{{"bindings", out}}.dump() << std::endl;
+    return 0;
+  }
+  if (o.action == "roles") {
+    auto r = store.roles();
+    if (!r)
+      return print_error(r.error());
+    auto out = json::array();
+    for (auto& role : *r)
+      out.push_back(json{{"name", role.name}, {"permissions", role.permissions},
+                         {"description", role.description}, {"builtin", role.builtin}});
+    std::cout << json{{"roles", out}}.dump() << std::endl;
+    return 0;
+  }
+  if (o.action == "role-put") {
+    auto& known = known_permissions();
+    std::string perms;
+    for (auto& p : o.permissions) {
+      if (std::find(known.begin(), known.end(), p) == known.end())
+        return print_error("invalid_request", "unknown permission '" + p + "'",
+                           "permissions");
+      perms += (perms.empty() ? "" : ",") + p;
+    }
+    if (perms.empty())
+      return print_error("invalid_request", "a role needs at least one permission",
+                         "permissions");
+    if (auto r = store.put_role(rbac_role{o.role, perms, o.description, false}); !r)
+      return print_error(r.error());
+    std::cout << json{{"role", o.role}, {"permissions", perms}}.dump() << std::endl;
+    return 0;
+  }
+  if (o.action == "role-delete") {
+    auto r = store.delete_role(o.role);
+    if (!r)
+      return print_error(r.error());
+    std::cout << json{{"deleted", *r}, {"role", o.role}}.dump() << std::endl;
+    return *r ? 0 : 1;
+  }
+  return print_error("invalid_request", "unknown rbac action '" + o.action + "'");
+}
+
+} // namespace stagee
