@@ -33,7 +33,7 @@ void forward(self_ptr self, const journal_append& a) {
   if (i == self->state.subscribers.end())
     return;
   for (auto ev : a.events) {
-    ev.message = masking::patterns().mask(ev.message); // as stored (journal_store)
+    ev.message = masking::current()->mask(ev.message); // as stored (journal_store)
     for (auto& sub : i->second)
       self->send(sub, ev);
   }

@@ -4,6 +4,7 @@
 
 #include "actors/lock_manager.hpp"
 #include "actors/plan_codec.hpp"
+#include "actors/secret_box.hpp"
 #include "actors/utf8.hpp"
 #include "messages/errors.hpp"
 
@@ -134,7 +135,21 @@ void on_step_result(self_ptr self, step_result res) {
   fire(self, t, {std::move(res.output)});
 }
 
-void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_t idx) {
+/// A run whose secrets cannot be had fails without starting (R-SAFE-4).
+void secrets_failed(self_ptr self, int32_t idx, const std::string& why) {
+  step_result res;
+  res.run_index = idx;
+  res.status = step_status::failed;
+  res.output.run_index = idx;
+  // (worded so that the masker's key=value rule leaves it readable)
+  res.output.error = "the step's secrets could not be resolved (" + why + ")";
+  on_step_result(self, std::move(res));
+}
+
+/// Starts the shell runner for a run; `values` are the resolved secrets its step
+/// references (empty: none).
+void launch_shell(self_ptr self, const step_run& run, const plan_step& step, int32_t idx,
+                  std::map<std::string, std::string> values) {
   auto& st = self->state;
   run_step req;
   req.execution_id = st.record.execution_id;
@@ -143,6 +158,19 @@ void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_
   req.target = run.target;
   req.attempt = run.attempt;
   req.argv = expand_argv(step.command, run.target);
+  req.env = step.env;
+  if (!values.empty()) {
+    std::vector<std::pair<std::string, std::string>> env(req.env.begin(), req.env.end());
+    try {
+      secrets::substitute(env, req.argv, values);
+    } catch (const std::exception& e) { // names only in the message, never values
+      secrets_failed(self, idx, e.what());
+      return;
+    }
+    req.env = std::map<std::string, std::string>(env.begin(), env.end());
+    for (auto& kv : values)
+      req.secret_values.push_back(kv.second);
+  }
   req.idempotency_key = st.record.execution_id + "/" + run.step_name + "/" + run.target;
   req.request_id = st.record.request_id;
   req.fence = st.record.fence;
@@ -169,6 +197,40 @@ void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_
             res.output.error = "step runner failed: " + self->system().render(err);
             on_step_result(self, std::move(res));
           });
+}
+
+/// Runs a shell step: resolves the secrets it references just before it starts
+/// (never earlier, never stored), keeps them masked in every sink while this
+/// execution lives, then launches the runner.
+void run_shell(self_ptr self, const step_run& run, const plan_step& step, int32_t idx) {
+  auto& st = self->state;
+  std::vector<std::string> names;
+  try {
+    names = secrets::refs_in(std::vector<std::pair<std::string, std::string>>(step.env.begin(),
+                                                                            step.env.end()),
+                             step.command);
+  } catch (const std::exception& e) { // validated at submit; a stored plan could predate it
+    secrets_failed(self, idx, e.what());
+    return;
+  }
+  if (names.empty()) {
+    launch_shell(self, run, step, idx, {});
+    return;
+  }
+  resolve_secrets req{st.record.tenant_id, st.record.execution_id, names};
+  self->request(st.peers.secrets, std::chrono::seconds(30), std::move(req))
+    .then(
+      [=](resolved_secrets& r) {
+        auto& st = self->state;
+        std::vector<std::string> values;
+        for (auto& kv : r.values)
+          values.push_back(kv.second);
+        st.live_secrets.push_back(masking::add_live_secrets(std::move(values)));
+        auto& run_now = st.snapshot.runs[static_cast<size_t>(idx)];
+        auto& step_now = st.record.frozen_plan.steps[static_cast<size_t>(run_now.step_index)];
+        launch_shell(self, run_now, step_now, idx, std::move(r.values));
+      },
+      [=](caf::error& err) { secrets_failed(self, idx, describe(err).message); });
 }
 
 /// Runs one step run whose step_started snapshot is committed.

@@ -32,8 +32,10 @@
 #include "actors/execution_fsm.hpp"
 #include "actors/shell_runner.hpp"
 #include "config/logging.hpp"
+#include "config/masker.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/locks.hpp"
+#include "messages/secrets.hpp"
 #include "messages/timeouts.hpp"
 #include "messages/worker.hpp"
 
@@ -57,6 +59,7 @@ struct execution_peers {
   worker_supervisor_actor supervisor;  // execution_done / execution_released
   lock_manager_actor locks;            // per-asset locks
   timeout_scheduler_actor timeouts;    // SLA deadline
+  secret_resolver_actor secrets;       // values of the secrets a step references
 };
 
 struct execution_state {
@@ -78,6 +81,8 @@ struct execution_state {
   std::optional<trigger> stop;     // stop_execution received: fire this, run nothing more
   bool abandoning = false;         // stop_execution without error class: quit, write nothing
   stop_flag run_stop;              // the running shell run's stop flag (null: none runs)
+  std::vector<masking::live_handle> live_secrets; // resolved values: masked in every sink
+                                                  // while this execution lives
   std::mt19937 rng{std::random_device{}()};
   logging::log_context log;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

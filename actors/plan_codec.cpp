@@ -1,5 +1,7 @@
 #include "actors/plan_codec.hpp"
 
+#include "actors/secret_box.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <optional>
@@ -302,6 +304,49 @@ error_opt read_command(const json& v, const std::string& field, const plan_limit
   return std::nullopt;
 }
 
+/// A step's environment: {"NAME": "value" | "secret:SECRET_NAME"}. Names are shell
+/// variable names; STAGEE_* is ours.
+error_opt read_env(const json& v, const std::string& field, const plan_limits& lim,
+                   std::map<std::string, std::string>& out) {
+  if (!v.is_object())
+    return type_error(field, "an object of NAME: value strings", v);
+  if (v.size() > lim.max_argv)
+    return plan_error{field, "has " + std::to_string(v.size()) + " entries; the limit is "
+                               + std::to_string(lim.max_argv)};
+  auto valid_name = [](std::string_view n) {
+    if (n.empty() || n.size() > 128 || std::isdigit(static_cast<unsigned char>(n[0])))
+      return false;
+    return std::all_of(n.begin(), n.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+  };
+  auto no_nul = [](std::string_view s) { return s.find('\0') == std::string_view::npos; };
+  for (auto& [name, value] : v.items()) {
+    auto f = field_of(field, name.c_str());
+    if (!valid_name(name))
+      return plan_error{f, "not an environment variable name ([A-Za-z_][A-Za-z0-9_]*, at most "
+                           "128 characters)"};
+    if (name.rfind("STAGEE_", 0) == 0)
+      return plan_error{f, "STAGEE_* variables are set by the runtime"};
+    if (auto e = read_text(value, f, lim, no_nul, "a string without NUL bytes", out[name]))
+      return e;
+  }
+  return std::nullopt;
+}
+
+/// Secret references must name valid secrets: "secret:NAME" env values and
+/// "{{secret:NAME}}" in argv (never the values themselves, R-SAFE-4).
+error_opt check_secret_refs(const plan_step& s, const std::string& path) {
+  try {
+    secrets::refs_in(std::vector<std::pair<std::string, std::string>>(s.env.begin(),
+                                                                      s.env.end()),
+                     s.command);
+  } catch (const std::invalid_argument& e) {
+    return plan_error{path, e.what()};
+  }
+  return std::nullopt;
+}
+
 // -- the plan schema ---------------------------------------------------------------
 
 /// Reads the executor-dependent and optional fields of a step.
@@ -319,6 +364,11 @@ error_opt read_step_options(const json& s, const std::string& path, const plan_l
   if (auto* f = optional_field(s, "timeout_ms"))
     if (auto e = read_int(*f, field_of(path, "timeout_ms"), 1, max_timeout_ms, out.timeout_ms))
       return e;
+  if (auto* f = optional_field(s, "env"))
+    if (auto e = read_env(*f, field_of(path, "env"), lim, out.env))
+      return e;
+  if (auto e = check_secret_refs(out, path))
+    return e;
   if (auto* f = optional_field(s, "idempotent"))
     return read_bool(*f, field_of(path, "idempotent"), out.idempotent);
   return std::nullopt;
@@ -329,8 +379,8 @@ error_opt read_step(const json& s, const std::string& path, const plan_limits& l
                     const std::vector<std::string>& plan_targets, plan_step& out) {
   if (!s.is_object())
     return type_error(path, "a step object", s);
-  if (auto e = check_fields(s, path, {"command", "executor", "idempotent", "name", "targets",
-                                      "timeout_ms"}))
+  if (auto e = check_fields(s, path, {"command", "env", "executor", "idempotent", "name",
+                                      "targets", "timeout_ms"}))
     return e;
   const json* v = nullptr;
   if (auto e = required_field(s, path, "name", v))
@@ -458,6 +508,8 @@ json step_to_json(const plan_step& s) {
          {"idempotent", s.idempotent}};
   if (s.timeout_ms != 0)
     j["timeout_ms"] = s.timeout_ms;
+  if (!s.env.empty())
+    j["env"] = s.env; // keys sorted (std::map): canonical
   return j;
 }
 

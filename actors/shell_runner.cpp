@@ -23,6 +23,14 @@ step_result run(const run_step& req, const shell_runner_settings& settings,
     spec.env.emplace_back("STAGEE_LOCK_KEY", req.lock_key);
     spec.env.emplace_back("STAGEE_LOCK_FENCE", std::to_string(req.lock_fence));
   }
+  for (auto& [name, value] : req.env) // the plan's (STAGEE_* names are refused there)
+    spec.env.emplace_back(name, value);
+  // Captured output passes a masker that knows this run's secret values (streamed:
+  // a value split across two reads is still caught, R-SAFE-5).
+  std::shared_ptr<const masking::masker> mask;
+  if (!req.secret_values.empty())
+    mask = std::make_shared<const masking::masker>(req.secret_values);
+  spec.mask = mask;
   spec.timeout = std::chrono::milliseconds{req.timeout_ms};
   spec.kill_grace = std::chrono::milliseconds{settings.kill_grace_ms};
   spec.output_cap = static_cast<size_t>(req.output_cap_bytes);
@@ -36,7 +44,7 @@ step_result run(const run_step& req, const shell_runner_settings& settings,
   out.output.stdout_text = storable_text(res.stdout_text);
   out.output.stderr_text = storable_text(res.stderr_text);
   out.output.truncated = res.stdout_truncated || res.stderr_truncated;
-  out.output.error = res.error;
+  out.output.error = mask ? mask->mask(res.error) : res.error; // e.g. a secret in argv[0]
   if (res.timed_out) {
     out.status = step_status::timed_out;
     out.output.error = "timed out after " + std::to_string(req.timeout_ms) + " ms";

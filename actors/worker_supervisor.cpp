@@ -28,7 +28,7 @@ void spawn_child(self_ptr self, execution_record rec, trigger first, bool immedi
   auto& st = self->state;
   auto id = rec.execution_id;
   execution_peers peers{st.peers.bus, caf::actor_cast<worker_supervisor_actor>(self),
-                        st.peers.locks, st.peers.timeouts};
+                        st.peers.locks, st.peers.timeouts, st.peers.secrets};
   auto child = self->spawn<caf::monitored>(execution, rec, std::move(first), st.settings.exec,
                                            std::move(peers));
   st.by_address[child.address()] = id;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "actors/execution.hpp"
+#include "messages/secrets.hpp"
 #include "messages/store.hpp"
 #include "messages/worker.hpp"
 
@@ -76,6 +77,7 @@ struct supervisor_peers {
   reader_actor reader;              // snapshot loads for restarts
   lock_manager_actor locks;         // for the execution actors
   timeout_scheduler_actor timeouts; // for the execution actors
+  secret_resolver_actor secrets;    // for the execution actors
 };
 
 struct supervisor_state {

@@ -16,7 +16,10 @@
 #include "config/masker.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -793,6 +796,56 @@ nlohmann::json masker::mask_json(const nlohmann::json& j) const {
 const masker& patterns() {
   static const masker m;
   return m;
+}
+
+namespace {
+
+/// The live secret values (a multiset: two executions may resolve the same value) and
+/// the masker built from them.
+struct live_registry {
+  std::mutex mtx;
+  std::multiset<std::string> values;
+  std::shared_ptr<const masker> built; // null: none live, use patterns()
+
+  void rebuild() { // with mtx held
+    std::shared_ptr<const masker> next;
+    if (!values.empty())
+      next = std::make_shared<const masker>(
+        std::vector<std::string>(values.begin(), values.end()));
+    std::atomic_store(&built, next);
+  }
+};
+
+live_registry& registry() {
+  static live_registry r;
+  return r;
+}
+
+} // namespace
+
+live_handle add_live_secrets(std::vector<std::string> values) {
+  auto& r = registry();
+  {
+    std::lock_guard<std::mutex> guard{r.mtx};
+    for (auto& v : values)
+      r.values.insert(v);
+    r.rebuild();
+  }
+  auto held = std::make_shared<std::vector<std::string>>(std::move(values));
+  return live_handle{held.get(), [held](void*) {
+                       auto& r = registry();
+                       std::lock_guard<std::mutex> guard{r.mtx};
+                       for (auto& v : *held)
+                         if (auto i = r.values.find(v); i != r.values.end())
+                           r.values.erase(i);
+                       r.rebuild();
+                     }};
+}
+
+std::shared_ptr<const masker> current() {
+  if (auto m = std::atomic_load(&registry().built))
+    return m;
+  return std::shared_ptr<const masker>(&patterns(), [](const masker*) {});
 }
 
 // ==================================================================== stream_masker

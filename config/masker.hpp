@@ -134,6 +134,16 @@ private:
 /// The process-wide patterns-only masker (constructed once, thread-safe, const).
 const masker& patterns();
 
+/// Secret values resolved by live executions of this process. Sinks that are not tied
+/// to one execution (log lines, the journal, live events) mask them too, through
+/// current(). Values stay registered while the handle add() returned is alive.
+using live_handle = std::shared_ptr<void>;
+live_handle add_live_secrets(std::vector<std::string> values);
+
+/// Patterns plus every live secret value; the patterns-only masker when none is live.
+/// Cheap (an atomic shared_ptr load); rebuilt only when values come or go.
+std::shared_ptr<const masker> current();
+
 /// Streamed output (captured step stdout/stderr arrives in reads of any size). A secret
 /// or a pattern split across two feeds is still caught. feed() returns the masked text
 /// that can no longer change; finish() returns the rest (and resets the stream).

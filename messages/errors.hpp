@@ -29,6 +29,7 @@ enum class stagee_errc : uint8_t {
   resource_busy,       // a target's lock is held by another execution (immediate submit)
   invalid_token,       // no credential, or a token that fails verification (says why)
   permission_denied,   // authenticated, but no role grants the permission (RBAC)
+  secret_unavailable,  // a referenced secret is in neither the store nor the secret directory
 };
 
 } // namespace stagee

@@ -10,11 +10,11 @@ namespace stagee {
 namespace {
 
 // Names are the PostgreSQL enum labels and JSON values; keep them in enum order.
-constexpr std::array<const char*, 15> errc_names{
+constexpr std::array<const char*, 16> errc_names{
   "no_error",    "invalid_plan",      "plan_too_large", "invalid_request",
   "not_found",   "db_unavailable",    "idempotency_conflict", "illegal_transition",
   "owner_lost",  "deadline_exceeded", "shutting_down",  "internal", "resource_busy",
-  "invalid_token", "permission_denied"};
+  "invalid_token", "permission_denied", "secret_unavailable"};
 constexpr std::array<const char*, 3> action_class_names{"read", "modify", "deploy"};
 constexpr std::array<const char*, 3> sla_class_names{"fast", "medium", "long"};
 constexpr std::array<const char*, 2> executor_names{"noop", "shell"};
@@ -233,6 +233,8 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<caller>(cfg, "stagee::caller");
   add<authz_request>(cfg, "stagee::authz_request");
   add<authz_reply>(cfg, "stagee::authz_reply");
+  add<resolve_secrets>(cfg, "stagee::resolve_secrets");
+  add<resolved_secrets>(cfg, "stagee::resolved_secrets");
   cfg.add_error_category(caf::atom("stagee"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            auto s = "stagee_error(" + to_string(static_cast<stagee_errc>(code));

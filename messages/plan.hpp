@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,15 @@ struct plan_step {
   std::vector<std::string> targets;  // effective targets (the plan's when omitted), sorted
   int64_t timeout_ms = 0;            // 0: the policy's step timeout
   bool idempotent = false;
+  // Extra environment of the step's process. A value "secret:NAME" is a reference,
+  // resolved just before the run (R-SAFE-4); so is "{{secret:NAME}}" inside argv.
+  std::map<std::string, std::string> env;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, plan_step& x) {
   return f(caf::meta::type_name("plan_step"), x.name, x.executor, x.command, x.targets,
-           x.timeout_ms, x.idempotent);
+           x.timeout_ms, x.idempotent, x.env);
 }
 
 struct plan {

@@ -11,6 +11,7 @@
 #include "messages/execution.hpp"
 #include "messages/gateway.hpp"
 #include "messages/locks.hpp"
+#include "messages/secrets.hpp"
 #include "messages/store.hpp"
 #include "messages/timeouts.hpp"
 #include "messages/worker.hpp"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -132,13 +133,19 @@ struct run_step {
   int64_t fence = 0;      // owner's fencing token, passed as STAGEE_FENCE
   std::string lock_key;   // the target's lock (empty: none), STAGEE_LOCK_KEY
   int64_t lock_fence = 0; // its fencing token, STAGEE_LOCK_FENCE
+  // The step's environment, secret references already replaced by their values
+  // (as argv's "{{secret:NAME}}"), and those values, which the runner masks in the
+  // captured output. Sent only to a local runner: never serialized, never stored.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> secret_values;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_step& x) {
   return f(caf::meta::type_name("run_step"), x.execution_id, x.run_index, x.step_name,
            x.target, x.attempt, x.argv, x.idempotency_key, x.timeout_ms,
-           x.output_cap_bytes, x.request_id, x.fence, x.lock_key, x.lock_fence);
+           x.output_cap_bytes, x.request_id, x.fence, x.lock_key, x.lock_fence, x.env,
+           x.secret_values);
 }
 
 struct step_result {

@@ -15,7 +15,7 @@ using json = nlohmann::json;
 
 /// Free text on its way to the database passes the one masker (R-SAFE-5).
 std::string masked(const std::string& text) {
-  return masking::patterns().mask(text);
+  return masking::current()->mask(text);
 }
 
 json execution_update(const journal_append& a) {
@@ -92,7 +92,7 @@ journal_store::append(const std::vector<journal_append>& batch) {
         events.push_back(json{{"execution_id", ev.execution_id},
                               {"seq", ev.seq},
                               {"kind", to_string(ev.kind)},
-                              {"payload", masking::patterns().mask_json(event_payload(ev))}});
+                              {"payload", masking::current()->mask_json(event_payload(ev))}});
       if (is_terminal(a.snapshot.status)) {
         released.push_back(a.snapshot.execution_id);
         if (a.locking)

@@ -60,7 +60,12 @@ constexpr const char* rbac_put_role = "rbac_put_role";
 constexpr const char* rbac_delete_role = "rbac_delete_role";
 constexpr const char* security_event_insert = "security_event_insert";
 
-constexpr std::array<const char*, 51> all{
+constexpr const char* secret_put = "secret_put";
+constexpr const char* secret_get = "secret_get";
+constexpr const char* secret_list = "secret_list";
+constexpr const char* secret_delete = "secret_delete";
+
+constexpr std::array<const char*, 55> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -112,6 +117,10 @@ constexpr std::array<const char*, 51> all{
   rbac_put_role,
   rbac_delete_role,
   security_event_insert,
+  secret_put,
+  secret_get,
+  secret_list,
+  secret_delete,
 };
 
 } // namespace stagee::stmt

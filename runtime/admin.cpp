@@ -5,18 +5,23 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "actors/auth_token.hpp"
 #include "actors/plan_codec.hpp"
+#include "actors/secret_box.hpp"
 #include "messages/errors.hpp"
 #include "persistence/migrator.hpp"
 #include "persistence/rbac_store.hpp"
+#include "persistence/secret_store.hpp"
 #include "runtime/json_view.hpp"
 
 namespace stagee {
@@ -173,6 +178,84 @@ int run_rbac(const rbac_options& o) {
     return *r ? 0 : 1;
   }
   return print_error("invalid_request", "unknown rbac action '" + o.action + "'");
+}
+
+int run_secret(const secret_options& o) {
+  if (o.action == "keygen") {
+    try {
+      secrets::secret_key::generate(o.key_file);
+      auto key = secrets::secret_key::load(o.key_file);
+      std::cout << json{{"key_file", o.key_file}, {"key_id", key.key_id()}}.dump() << std::endl;
+      return 0;
+    } catch (const std::exception& e) {
+      return print_error("invalid_request", e.what(), "out");
+    }
+  }
+  if (!valid_identifier(o.tenant))
+    return print_error("invalid_request", "--tenant must match [A-Za-z0-9][A-Za-z0-9._@:-]{0,127}",
+                       "tenant");
+  if (o.action != "list" && !secrets::valid_secret_name(o.name))
+    return print_error("invalid_request",
+                       "a secret name matches [A-Za-z0-9][A-Za-z0-9._-]{0,127}", "name");
+  db_session db{o.db_url};
+  if (auto applied = migrate_up(db); !applied)
+    return print_error(applied.error());
+  secret_store store{db};
+  if (o.action == "put") {
+    std::string value;
+    try {
+      auto key = secrets::secret_key::load(o.key_file);
+      std::ostringstream buf;
+      if (o.from_file.empty()) {
+        buf << std::cin.rdbuf();
+      } else {
+        std::ifstream in{o.from_file, std::ios::binary};
+        if (!in)
+          return print_error("invalid_request", "cannot read '" + o.from_file + "'",
+                             "from_file");
+        buf << in.rdbuf();
+      }
+      value = buf.str();
+      if (o.from_file.empty() && !value.empty() && value.back() == '\n') // `echo x |`
+        value.pop_back();
+      if (value.empty())
+        return print_error("invalid_request", "empty secret value", "value");
+      if (value.size() > 64 * 1024)
+        return print_error("invalid_request", "secret values are at most 64 KiB", "value");
+      sealed_secret sealed{secrets::seal(key, o.tenant, o.name, value), key.key_id()};
+      OPENSSL_cleanse(value.data(), value.size());
+      if (auto r = store.put(o.tenant, o.name, sealed, o.by.empty() ? default_granted_by() : o.by);
+          !r)
+        return print_error(r.error());
+      std::cout << json{{"stored", o.name}, {"tenant_id", o.tenant}, {"key_id", key.key_id()}}
+                     .dump()
+                << std::endl;
+      return 0;
+    } catch (const std::exception& e) {
+      if (!value.empty())
+        OPENSSL_cleanse(value.data(), value.size());
+      return print_error("invalid_request", e.what(), "key_file");
+    }
+  }
+  if (o.action == "list") {
+    auto r = store.list(o.tenant);
+    if (!r)
+      return print_error(r.error());
+    auto out = json::array();
+    for (auto& s : *r)
+      out.push_back(json{{"name", s.name}, {"key_id", s.key_id}, {"updated_by", s.updated_by},
+                         {"updated_at", s.updated_at}});
+    std::cout << json{{"tenant_id", o.tenant}, {"secrets", out}}.dump() << std::endl;
+    return 0;
+  }
+  if (o.action == "delete") {
+    auto r = store.remove(o.tenant, o.name);
+    if (!r)
+      return print_error(r.error());
+    std::cout << json{{"deleted", *r}, {"name", o.name}}.dump() << std::endl;
+    return *r ? 0 : 1;
+  }
+  return print_error("invalid_request", "unknown secret action '" + o.action + "'");
 }
 
 } // namespace stagee

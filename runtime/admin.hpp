@@ -1,5 +1,5 @@
 /// Operator commands that work on files and the database directly, not through a
-/// gateway: `stagee token issue|keygen` and `stagee rbac ...`. Whoever runs them
+/// gateway: `stagee token issue|keygen`, `stagee rbac ...` and `stagee secret ...`. Whoever runs them
 /// holds the signing key or the database credentials already (docs/security.md).
 #pragma once
 
@@ -41,5 +41,19 @@ struct rbac_options {
 
 /// One JSON document on stdout; exit 0 on success.
 int run_rbac(const rbac_options& o);
+
+struct secret_options {
+  std::string action; // put | list | delete | keygen
+  std::string db_url;
+  std::string tenant;
+  std::string name;
+  std::string key_file;  // put: seals with it; keygen: creates it
+  std::string from_file; // put: value from this file instead of stdin
+  std::string by;
+};
+
+/// `stagee secret put|list|delete|keygen`. A value is read from stdin (or a file) and
+/// never printed, logged or echoed back; only names and key ids come out.
+int run_secret(const secret_options& o);
 
 } // namespace stagee

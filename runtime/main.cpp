@@ -148,6 +148,10 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   node_cmd->add_option("--jwt-leeway-s", node.jwt_leeway_s, "clock skew allowed on exp/nbf/iat")
     ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{300}));
+  node_cmd->add_option("--secret-key-file", node.secret_key_file,
+                       "AES-256 key (64 hex, mode 0600) that opens the secret store's values");
+  node_cmd->add_option("--secret-dir", node.secret_dir,
+                       "directory of mounted secret files, DIR/TENANT/NAME");
 
   client_options client;
   submit_options sub;
@@ -276,6 +280,33 @@ int main(int argc, char** argv) {
     }
   }
 
+  secret_options sec;
+  auto secret_cmd = app.add_subcommand(
+    "secret", "the encrypted secret store: values go in, never come out");
+  secret_cmd->require_subcommand(1);
+  for (auto action : {"put", "list", "delete", "keygen"}) {
+    std::string a = action;
+    auto desc = a == "put"    ? "store a secret read from stdin (or --from-file), sealed with the key"
+              : a == "list"   ? "names of a tenant's secrets (never their values)"
+              : a == "delete" ? "remove a secret"
+                              : "write a new random store key (64 hex characters, mode 0600)";
+    auto c = secret_cmd->add_subcommand(action, desc);
+    if (a == "keygen") {
+      c->add_option("--out", sec.key_file, "file to create")->required();
+      continue;
+    }
+    c->add_option("--db-url", sec.db_url, "PostgreSQL URL")->required();
+    c->add_option("--tenant", sec.tenant, "tenant")->required();
+    if (a != "list")
+      c->add_option("name", sec.name, "secret name ([A-Za-z0-9][A-Za-z0-9._-]*)")->required();
+    if (a == "put") {
+      c->add_option("--key-file", sec.key_file, "store key (as the nodes' --secret-key-file)")
+        ->required();
+      c->add_option("--from-file", sec.from_file, "read the value from this file, not stdin");
+      c->add_option("--by", sec.by, "recorded as updated_by (default cli:$USER)");
+    }
+  }
+
   std::string db_url;
   auto migrate_cmd = app.add_subcommand("migrate", "apply pending schema migrations");
   migrate_cmd->add_option("--db-url", db_url, "PostgreSQL URL")->required();
@@ -321,6 +352,12 @@ int main(int argc, char** argv) {
     return run_token_issue(tok);
   if (*token_keygen_cmd)
     return run_token_keygen(keygen_out);
+  for (auto sub : secret_cmd->get_subcommands()) {
+    if (sub->parsed()) {
+      sec.action = sub->get_name();
+      return run_secret(sec);
+    }
+  }
   for (auto sub : rbac_cmd->get_subcommands()) {
     if (sub->parsed()) {
       rbac.action = sub->get_name();

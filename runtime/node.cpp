@@ -21,6 +21,7 @@
 #include "actors/queue_claimer.hpp"
 #include "actors/reader.hpp"
 #include "actors/reaper.hpp"
+#include "actors/secret_resolver.hpp"
 #include "actors/timeout_scheduler.hpp"
 #include "actors/worker_supervisor.hpp"
 #include "config/logging.hpp"
@@ -84,6 +85,7 @@ struct actor_tree {
   timeout_scheduler_actor timeouts;
   std::vector<reader_actor> readers;
   std::vector<authorizer_actor> authorizers;
+  secret_resolver_actor secrets;
 
   void stop_all() {
     auto reason = caf::exit_reason::user_shutdown;
@@ -101,12 +103,14 @@ struct actor_tree {
       caf::anon_send_exit(r, reason);
     for (auto& a : authorizers)
       caf::anon_send_exit(a, reason);
+    caf::anon_send_exit(secrets, reason);
     caf::anon_send_exit(bus, reason);
   }
 };
 
 actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::string& url,
-                      std::map<std::string, timeout_policy> policies, gateway_auth auth) {
+                      std::map<std::string, timeout_policy> policies, gateway_auth auth,
+                      secret_sources secret_src) {
   actor_tree t;
   t.bus = sys.spawn<caf::detached>(event_bus, url, event_bus_settings{});
   t.admission = sys.spawn<caf::detached>(admission, url, admission_settings{});
@@ -124,6 +128,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.locks = sys.spawn<caf::detached>(lock_manager,
                                      lock_manager_settings{o.node_name, o.reaper_interval_ms}, url);
   t.timeouts = sys.spawn(timeout_scheduler, o.node_name);
+  t.secrets = sys.spawn<caf::detached>(secret_resolver, o.node_name, std::move(secret_src), url);
   supervisor_settings ss;
   ss.node = o.node_name;
   ss.capacity = o.capacity;
@@ -135,7 +140,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   ss.queue_deadline_ms = o.queue_deadline_ms;
   t.supervisor = sys.spawn(worker_supervisor, ss,
                            supervisor_peers{t.bus, t.queue, t.leases, t.readers.front(), t.locks,
-                                            t.timeouts});
+                                            t.timeouts, t.secrets});
   for (int i = 0; i < std::max(1, o.authorizers); ++i)
     t.authorizers.push_back(sys.spawn<caf::detached>(authorizer, o.node_name, url));
   gateway_settings gs;
@@ -187,6 +192,29 @@ std::variant<gateway_auth, std::string> make_auth(const node_options& o) {
                     {"audience", o.jwt_audience},
                     {"key_ids", key_ids}});
   return auth;
+}
+
+/// Where the node's secrets come from. A bad key file or directory is fatal at start.
+std::variant<secret_sources, std::string> make_secret_sources(const node_options& o) {
+  secret_sources src;
+  try {
+    if (!o.secret_key_file.empty())
+      src.key = std::make_shared<const secrets::secret_key>(
+        secrets::secret_key::load(o.secret_key_file));
+  } catch (const std::exception& e) {
+    return std::string{"--secret-key-file: "} + e.what();
+  }
+  try {
+    if (!o.secret_dir.empty())
+      src.dir = std::make_shared<const secrets::directory_provider>(o.secret_dir);
+  } catch (const std::exception& e) {
+    return std::string{"--secret-dir: "} + e.what();
+  }
+  logging::write(lg(), spdlog::level::info, "secret sources",
+                 {{"node", o.node_name},
+                  {"store_key_id", src.key ? src.key->key_id() : std::string{}},
+                  {"secret_dir", o.secret_dir}});
+  return src;
 }
 
 /// Graceful shutdown (R-Q-6): refuse new submits, stop claiming, let running step
@@ -258,6 +286,11 @@ int run_node(node_options o) {
                    {{"error", *err}});
     return 1;
   }
+  auto secret_src = make_secret_sources(o);
+  if (auto err = std::get_if<std::string>(&secret_src)) {
+    logging::write(lg(), spdlog::level::critical, "invalid secret options", {{"error", *err}});
+    return 1;
+  }
   auto signals = block_shutdown_signals();
   std::unique_ptr<embedded_pg> pg;
   auto url = o.db_url;
@@ -299,7 +332,8 @@ int run_node(node_options o) {
     cfg.set("scheduler.max-threads", std::max(threads, 1));
     caf::actor_system sys{cfg};
     auto tree = spawn_tree(sys, o, url, std::move(*policies),
-                           std::get<gateway_auth>(std::move(auth)));
+                           std::get<gateway_auth>(std::move(auth)),
+                           std::get<secret_sources>(std::move(secret_src)));
     auto port = sys.middleman().publish(tree.gateway, o.port, o.bind.c_str(), true);
     if (!port) {
       logging::write(lg(), spdlog::level::critical, "cannot listen for the gateway",

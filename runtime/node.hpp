@@ -7,6 +7,7 @@
 ///        ├─ lock-manager (detached)   ├─ timeout-scheduler
 ///        ├─ admission (detached)      ├─ readers x2 (detached)
 ///        ├─ authorizers x2 (detached: RBAC checks, audit of refusals)
+///        ├─ secret-resolver (detached: store + directory, just before a step)
 ///        ├─ queue-claimers x3 (detached: claims, renewals, maintenance)
 ///        └─ reaper, DLQ keeper
 #pragma once
@@ -45,6 +46,10 @@ struct node_options {
   std::string jwt_audience = "stagee";
   int64_t jwt_leeway_s = 60;
   int32_t authorizers = 2;
+  // Secrets (R-SAFE-4): the key that opens the store's values, and a directory of
+  // mounted secret files (DIR/TENANT/NAME). Either may be empty.
+  std::string secret_key_file;
+  std::string secret_dir;
 };
 
 /// Runs a node until SIGTERM/SIGINT; returns the process exit code. Prints one

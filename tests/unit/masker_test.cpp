@@ -686,3 +686,24 @@ BOOST_AUTO_TEST_CASE(many_threads_share_one_masker) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(live_secrets)
+
+BOOST_AUTO_TEST_CASE(live_values_are_masked_by_current_until_their_handle_goes) {
+  const std::string value = "live-canary-4711-value";
+  BOOST_CHECK_EQUAL(stagee::masking::current()->mask("x " + value), "x " + value);
+  {
+    auto handle = stagee::masking::add_live_secrets({value});
+    BOOST_CHECK_EQUAL(stagee::masking::current()->mask("x " + value), "x ***REDACTED***");
+    { // a second execution resolving the same value: still masked after one leaves
+      auto again = stagee::masking::add_live_secrets({value});
+    }
+    BOOST_CHECK_EQUAL(stagee::masking::current()->mask("x " + value), "x ***REDACTED***");
+  }
+  BOOST_CHECK_EQUAL(stagee::masking::current()->mask("x " + value), "x " + value);
+  // patterns still apply with no live value
+  BOOST_CHECK_EQUAL(stagee::masking::current()->mask("password=hunter2"),
+                    "password=***REDACTED***");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -178,7 +178,8 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(dlq_summary_request{"t"}, "stagee::dlq_summary_request");
   round_trip(dlq_summary{3, {dlq_summary_row{"step_failed", "boom", 3}}}, "stagee::dlq_summary");
   round_trip(dlq_requeue_request{"t", 7, "ops"}, "stagee::dlq_requeue_request");
-  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req", 4, "lk", 8},
+  round_trip(run_step{"e", 1, "s", "t", 2, {"a", "b"}, "k", 10, 20, "req", 4, "lk", 8,
+                      {{"DB_USER", "app"}}, {"not-a-real-value"}},
              "stagee::run_step");
   round_trip(step_result{1, step_status::succeeded, 0, 5, step_output{1, "o", "e", false, ""}},
              "stagee::step_result");
@@ -206,6 +207,8 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(authz_request{who, "cancel", "cancel", "prod", "e"}, "stagee::authz_request");
   round_trip(authz_reply{false, "no role", "prod", "bob", execution_status::running},
              "stagee::authz_reply");
+  round_trip(resolve_secrets{"t", "e", {"db-password", "api"}}, "stagee::resolve_secrets");
+  round_trip(resolved_secrets{{{"db-password", "not-a-real-value"}}}, "stagee::resolved_secrets");
   // Every registered type was checked, and nothing was checked that is not registered.
   std::set<std::string> registered(registered_type_names().begin(),
                                    registered_type_names().end());
