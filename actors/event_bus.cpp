@@ -70,7 +70,8 @@ void flush(self_ptr self) {
     batch[i].promise.deliver(journal_committed{a.snapshot.execution_id, a.snapshot.last_seq,
                                                applied[i]->cancel_requested_by,
                                                applied[i]->cancel_reason,
-                                               applied[i]->rbac_denied});
+                                               applied[i]->rbac_denied,
+                                               applied[i]->approval_needed});
     forward(self, a);
   }
 }

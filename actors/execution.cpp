@@ -93,6 +93,8 @@ void fire(self_ptr self, const trigger& t, std::vector<step_output> outputs = {}
   a.outputs = std::move(outputs);
   a.events = std::move(tr.events);
   a.cancel_check = tr.run_next.has_value(); // the check before a run starts
+  if (tr.run_next)
+    a.starting_step = a.snapshot.runs[static_cast<size_t>(*tr.run_next)].step_name;
   a.locking = !st.lock_specs.empty();
   st.in_flight = std::move(a);
   st.run_after_commit = tr.run_next;
@@ -330,12 +332,34 @@ void committed(self_ptr self, const journal_committed& c) {
     finish(self);
     return;
   }
+  if (st.snapshot.status == execution_status::awaiting_approval) {
+    // Level 3 pause committed: its lease and locks went with it; an approval
+    // queues it again and whichever node claims it continues at this step.
+    logging::write(lg(), spdlog::level::info, "waiting for the approval of the next step",
+                   st.log, {{"step", st.snapshot.runs[static_cast<size_t>(st.snapshot.cursor)]
+                                       .step_name}});
+    leave(self);
+    return;
+  }
   arm_deadline_once(self);
   if (!c.cancel_requested_by.empty() && !st.stop) {
     // The check between steps: a run marked running here has not started.
     logging::write(lg(), spdlog::level::info, "cancellation requested; cancelling", st.log,
                    {{"cancel_requested_by", c.cancel_requested_by}});
     st.stop = cancellation(c.cancel_requested_by, c.cancel_reason);
+  }
+  if (!c.approval_needed.empty() && !st.stop && c.rbac_denied.empty()) {
+    // Level 3: this step has no approval of this plan yet; the run marked running
+    // here has not started. Pause (lease and locks released in the same write).
+    st.run_after_commit.reset();
+    st.retry_after_commit = false;
+    trigger t;
+    t.kind = trigger_kind::await_approval;
+    t.by = st.settings.node;
+    t.now_us = now_us();
+    t.message = "step " + c.approval_needed + " needs approval (level 3)";
+    fire(self, t);
+    return;
   }
   if (!c.rbac_denied.empty() && !st.stop) {
     // The worker's own RBAC check before every step (R-SAFE-3): the run marked

@@ -11,7 +11,7 @@ using tk = trigger_kind;
 
 constexpr std::array<const char*, trigger_kind_count> trigger_names{
   "enqueue", "require_approval", "approve", "reject", "start",
-  "run_finished", "resume", "cancel", "fail", "retry"};
+  "run_finished", "resume", "cancel", "fail", "retry", "await_approval"};
 
 /// Appends an event with the next sequence number.
 execution_event& emit(transition& tr, event_kind kind, const trigger& t) {
@@ -196,7 +196,7 @@ execution_snapshot initial_snapshot(const std::string& execution_id, const plan&
 }
 
 transition admit(const execution_snapshot& initial, execution_mode mode,
-                 const std::string& by, int64_t now_us) {
+                 const std::string& by, int64_t now_us, bool needs_approval) {
   trigger t;
   t.kind = tk::enqueue;
   t.by = by;
@@ -205,7 +205,10 @@ transition admit(const execution_snapshot& initial, execution_mode mode,
   tr.next = initial;
   tr.next.last_transition_by = by;
   emit(tr, event_kind::submitted, t);
-  if (mode == execution_mode::background) {
+  if (needs_approval) { // R-SAFE-8: waits for `stagee approve` (queued once approved)
+    move_to(tr, es::awaiting_approval, t);
+    emit(tr, event_kind::awaiting_approval, t);
+  } else if (mode == execution_mode::background) {
     move_to(tr, es::queued, t);
     emit(tr, event_kind::queued, t);
   }
@@ -232,6 +235,7 @@ bool is_legal(execution_status from, trigger_kind kind) {
     case tk::fail:
       return true;
     case tk::retry:
+    case tk::await_approval:
       return from == es::running;
   }
   return false;
@@ -283,6 +287,18 @@ fsm_result apply(const execution_snapshot& s, const trigger& t) {
       }
       finish_failed(tr, t, t.error_class.empty() ? "failed" : t.error_class, t.message);
       break;
+    case tk::await_approval: {
+      auto idx = s.cursor;
+      if (static_cast<size_t>(idx) >= s.runs.size()
+          || s.runs[static_cast<size_t>(idx)].status != step_status::running)
+        return refuse(s, t, "no run is about to start");
+      auto& run = tr.next.runs[static_cast<size_t>(idx)];
+      run.attempt -= 1; // it never started
+      mark_run(tr, idx, step_status::pending);
+      move_to(tr, es::awaiting_approval, t);
+      emit(tr, event_kind::awaiting_approval, t).message = t.message;
+      break;
+    }
     case tk::retry: {
       auto idx = s.cursor;
       if (static_cast<size_t>(idx) >= s.runs.size()

@@ -27,8 +27,10 @@ enum class trigger_kind : uint8_t {
   cancel,           // any non-terminal -> cancelled (running run cancelled, later ones skipped)
   fail,             // any non-terminal -> failed (error_class in trigger)
   retry,            // running: the failed run at the cursor runs again (backoff over)
+  await_approval,   // running -> awaiting_approval: level 3, the run at the cursor (marked
+                    // running, never started) goes back to pending until its step is approved
 };
-constexpr int trigger_kind_count = 10;
+constexpr int trigger_kind_count = 11;
 std::string to_string(trigger_kind x);
 
 struct trigger {
@@ -71,10 +73,11 @@ struct fsm_result {
 /// (step, effective target) in plan order, last_seq 0.
 execution_snapshot initial_snapshot(const std::string& execution_id, const plan& p);
 
-/// The admission journal of a new execution: `submitted` (seq 1) and, in
-/// background mode, the move to queued (seq 2).
+/// The admission journal of a new execution: `submitted` (seq 1) and then the move
+/// to awaiting_approval (needs_approval, R-SAFE-8) or, in background mode, to queued
+/// (seq 2).
 transition admit(const execution_snapshot& initial, execution_mode mode,
-                 const std::string& by, int64_t now_us);
+                 const std::string& by, int64_t now_us, bool needs_approval = false);
 
 /// Applies one trigger. Never throws; illegal triggers return an fsm_error.
 fsm_result apply(const execution_snapshot& current, const trigger& t);

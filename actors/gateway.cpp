@@ -180,6 +180,32 @@ admit_request make_admission(self_ptr self, const submit_request& req, parsed_pl
 
 void admit_plan(self_ptr self, admit_request ar, submit_promise rp);
 
+/// Applies the approval level the policy asks for (R-SAFE-8): 1..3 admits the
+/// execution awaiting_approval, as a background execution (it runs whenever it is
+/// approved, on any node). Level 2 and 3 plans must name a runbook.
+caf::error apply_approval_level(admit_request& ar, int32_t level) {
+  ar.approval_level = level;
+  if (level == 0)
+    return caf::none;
+  auto& rec = ar.record;
+  if (level >= 2 && rec.frozen_plan.runbook_url.empty())
+    return make_stagee_error(stagee_errc::invalid_plan, "runbook_url",
+                             "this plan needs approval level " + std::to_string(level)
+                               + " (" + to_string(rec.frozen_plan.action_cls) + " in "
+                               + rec.frozen_plan.environment
+                               + "): add the runbook_url its approvers review");
+  rec.mode = execution_mode::background;
+  rec.fence = 0;
+  ar.node.clear();
+  ar.locks.clear();
+  auto initial = initial_snapshot(rec.execution_id, rec.frozen_plan);
+  initial.max_attempts = rec.snapshot.max_attempts;
+  auto tr = admit(initial, rec.mode, rec.snapshot.last_transition_by, now_us(), true);
+  rec.snapshot = std::move(tr.next);
+  ar.events = std::move(tr.events);
+  return caf::none;
+}
+
 void run_immediate(self_ptr self, admit_request ar, submit_reply rep, submit_promise rp) {
   auto deadline = std::chrono::milliseconds{ar.execution_timeout_ms
                                             + self->state.settings.immediate_margin_ms};
@@ -220,7 +246,13 @@ submit_promise submit(self_ptr self, const caller& c, submit_request& req) {
   auto& p = ar.record.frozen_plan;
   authz_request az{c, "submit", "", p.environment, ""};
   az.permission = permission::execute(p.action_cls);
-  authorized(self, rp, az, [=](authz_reply&) mutable { admit_plan(self, std::move(ar), rp); });
+  authorized(self, rp, az, [=](authz_reply& r) mutable {
+    if (auto err = apply_approval_level(ar, r.approval_level)) {
+      rp.deliver(std::move(err));
+      return;
+    }
+    admit_plan(self, std::move(ar), rp);
+  });
   return rp;
 }
 
@@ -277,7 +309,13 @@ submit_promise requeue(self_ptr self, const caller& c, dlq_requeue_request req) 
         auto& p = ar.record.frozen_plan;
         authz_request az{c, "dlq_requeue", "", p.environment, ""};
         az.permission = permission::execute(p.action_cls);
-        authorized(self, rp, az, [=](authz_reply&) mutable { requeue_admitted(self, ar, req, rp); });
+        authorized(self, rp, az, [=](authz_reply& r) mutable {
+          if (auto err = apply_approval_level(ar, r.approval_level)) {
+            rp.deliver(std::move(err));
+            return;
+          }
+          requeue_admitted(self, ar, req, rp);
+        });
       },
       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
@@ -346,6 +384,14 @@ caf::actor local_waiter(self_ptr self) {
 void record_cancel(self_ptr self, cancel_request req,
                    caf::typed_response_promise<cancel_reply> rp);
 
+/// Answers a cancel with the state read back (idempotent: the request is recorded).
+void reread_cancel(self_ptr self, const cancel_request& req,
+                   caf::typed_response_promise<cancel_reply> rp) {
+  self->request(self->state.reader(), std::chrono::seconds(30), req)
+    .then([=](cancel_reply& r) mutable { rp.deliver(r); },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
 /// Records the request, lets the node holding the execution carry it out (this
 /// node's supervisor is poked at once; others poll), waits for the end, answers the
 /// state read back then. Repeats record nothing new and answer the same.
@@ -373,17 +419,23 @@ void record_cancel(self_ptr self, cancel_request req,
                        {{"exec_id", req.execution_id}, {"actor_id", req.principal},
                         {"status", to_string(first.status)},
                         {"cancel_requested_by", first.requested_by}});
+        if (first.status == execution_status::awaiting_approval) {
+          // Nobody holds a waiting execution: the approver closes it here and now.
+          approve_request close{req.tenant_id, req.execution_id, "", "", req.reason,
+                                decision::cancel, caller{}};
+          close.who.principal = req.principal;
+          self->request(self->state.peers.approver, std::chrono::seconds(30), close)
+            .then([=](approve_reply&) mutable { reread_cancel(self, req, rp); },
+                  [=](caf::error&) mutable { reread_cancel(self, req, rp); });
+          return;
+        }
         if (is_terminal(first.status) || req.wait_ms == 0) {
           rp.deliver(first);
           return;
         }
         self->send(self->state.peers.supervisor, cancel_atom::value);
         auto deadline = std::chrono::milliseconds{req.wait_ms + 5000};
-        auto answer = [=]() mutable { // read the state again: the request is idempotent
-          self->request(self->state.reader(), std::chrono::seconds(30), req)
-            .then([=](cancel_reply& r) mutable { rp.deliver(r); },
-                  [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-        };
+        auto answer = [=]() mutable { reread_cancel(self, req, rp); };
         self->request(local_waiter(self), deadline,
                       wait_request{req.tenant_id, req.execution_id, req.wait_ms})
           .then([=](status_reply&) mutable { answer(); },
@@ -561,6 +613,34 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
       auto rp = self->make_response_promise<lock_list>();
       authorized(self, rp, in_tenant(caller_, "locks", permission::view),
                  [=](authz_reply&) mutable { rp.delegate(self->state.peers.locks, req); });
+      return rp;
+    },
+    [=](const credential& cred, approve_request& req) -> caf::result<approve_reply> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      if (auto err = check_execution_id(req.execution_id))
+        return err;
+      if (req.kind == decision::cancel)
+        return invalid("kind", "use cancel to cancel an execution");
+      if (req.reason.size() > 1000 || storable_text(req.reason) != req.reason)
+        return invalid("reason", "reason must be UTF-8 text without NUL bytes, at most 1000 bytes");
+      auto& caller_ = std::get<caller>(c);
+      req.tenant_id = caller_.tenant_id;
+      req.who = caller_;
+      auto rp = self->make_response_promise<approve_reply>();
+      auto op = req.kind == decision::approve ? "approve" : "reject";
+      authorized(self, rp, on_execution(caller_, op, permission::approve, req.execution_id),
+                 [=](authz_reply&) mutable {
+                   self->request(self->state.peers.approver, std::chrono::seconds(30), req)
+                     .then(
+                       [=](approve_reply& r) mutable {
+                         if (r.status == execution_status::queued) // claim it soon
+                           self->send(self->state.peers.supervisor, poll_atom::value);
+                         rp.deliver(r);
+                       },
+                       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+                 });
       return rp;
     },
     [=](drain_atom) { self->state.draining = true; },

@@ -63,6 +63,7 @@ struct gateway_peers {
   dlq_actor dlq;                      // dead-letter queue reads and bookkeeping
   lock_manager_actor locks;           // lock listing
   std::vector<authorizer_actor> authorizers; // RBAC checks (round robin)
+  approver_actor approver;            // approve / reject / cancel of waiting executions
 };
 
 struct gateway_state {

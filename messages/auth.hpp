@@ -83,12 +83,13 @@ struct authz_reply {
   std::string environment;  // the execution's, when execution_id was given
   std::string actor_id;     // the execution's submitter
   execution_status status = execution_status::pending;
+  int32_t approval_level = 0; // execute:* in an environment: the policy's level (R-SAFE-8)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, authz_reply& x) {
   return f(caf::meta::type_name("authz_reply"), x.allowed, x.reason, x.environment,
-           x.actor_id, x.status);
+           x.actor_id, x.status, x.approval_level);
 }
 
 /// Detached (it queries PostgreSQL). Errors: not_found, db_unavailable.

@@ -30,6 +30,8 @@ enum class stagee_errc : uint8_t {
   invalid_token,       // no credential, or a token that fails verification (says why)
   permission_denied,   // authenticated, but no role grants the permission (RBAC)
   secret_unavailable,  // a referenced secret is in neither the store nor the secret directory
+  approval_invalidated,// the approver reviewed another plan (plan_hash differs): review again
+  invalid_state,       // the execution is not in a state the request applies to (names it)
 };
 
 } // namespace stagee

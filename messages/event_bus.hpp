@@ -33,12 +33,13 @@ struct journal_append {
   std::vector<execution_event> events;
   bool cancel_check = false; // a run starts: count a cancellation check (R-SAFE-6)
   bool locking = false;      // its plan takes per-asset locks: release them when terminal
+  std::string starting_step; // a run starts: its step (level 3 checks its approval)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_append& x) {
   return f(caf::meta::type_name("journal_append"), x.node, x.fence, x.expected_seq, x.snapshot,
-           x.changed_runs, x.outputs, x.events, x.cancel_check, x.locking);
+           x.changed_runs, x.outputs, x.events, x.cancel_check, x.locking, x.starting_step);
 }
 
 /// A committed write, with the execution's pending cancellation request, if any
@@ -49,12 +50,13 @@ struct journal_committed {
   std::string cancel_requested_by; // empty: no cancellation requested
   std::string cancel_reason;
   std::string rbac_denied; // a run starts but the submitter lost the permission (R-SAFE-3)
+  std::string approval_needed; // level 3: the starting run's step is not approved yet
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_committed& x) {
   return f(caf::meta::type_name("journal_committed"), x.execution_id, x.last_seq,
-           x.cancel_requested_by, x.cancel_reason, x.rbac_denied);
+           x.cancel_requested_by, x.cancel_reason, x.rbac_denied, x.approval_needed);
 }
 
 using event_bus_actor = caf::typed_actor<

@@ -11,6 +11,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/approvals.hpp"
 #include "messages/auth.hpp"
 #include "messages/dlq.hpp"
 #include "messages/execution.hpp"
@@ -202,6 +203,8 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<credential, cancel_request>::with<cancel_reply>,
   // Per-asset locks held now (who, since when, fence, expiry).
   caf::replies_to<credential, locks_request>::with<lock_list>,
+  // Approve or reject an execution waiting for approval (R-SAFE-8).
+  caf::replies_to<credential, approve_request>::with<approve_reply>,
   // Node shutting down: refuse new submits with shutting_down.
   caf::reacts_to<caf::atom_constant<caf::atom("drain")>>>;
 

@@ -10,12 +10,14 @@ namespace stagee {
 namespace {
 
 // Names are the PostgreSQL enum labels and JSON values; keep them in enum order.
-constexpr std::array<const char*, 16> errc_names{
+constexpr std::array<const char*, 18> errc_names{
   "no_error",    "invalid_plan",      "plan_too_large", "invalid_request",
   "not_found",   "db_unavailable",    "idempotency_conflict", "illegal_transition",
   "owner_lost",  "deadline_exceeded", "shutting_down",  "internal", "resource_busy",
-  "invalid_token", "permission_denied", "secret_unavailable"};
+  "invalid_token", "permission_denied", "secret_unavailable", "approval_invalidated",
+  "invalid_state"};
 constexpr std::array<const char*, 3> action_class_names{"read", "modify", "deploy"};
+constexpr std::array<const char*, 3> decision_names{"approve", "reject", "cancel"};
 constexpr std::array<const char*, 3> sla_class_names{"fast", "medium", "long"};
 constexpr std::array<const char*, 2> executor_names{"noop", "shell"};
 constexpr std::array<const char*, 8> execution_status_names{
@@ -56,6 +58,7 @@ bool from_string(const std::string& s, stagee_errc& out) {
   return parse_name(errc_names, s, out);
 }
 std::string to_string(action_class x) { return name_of(action_class_names, x); }
+std::string to_string(decision x) { return name_of(decision_names, x); }
 std::string to_string(sla_class x) { return name_of(sla_class_names, x); }
 std::string to_string(executor_kind x) { return name_of(executor_names, x); }
 std::string to_string(execution_status x) { return name_of(execution_status_names, x); }
@@ -233,6 +236,8 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<caller>(cfg, "stagee::caller");
   add<authz_request>(cfg, "stagee::authz_request");
   add<authz_reply>(cfg, "stagee::authz_reply");
+  add<approve_request>(cfg, "stagee::approve_request");
+  add<approve_reply>(cfg, "stagee::approve_reply");
   add<resolve_secrets>(cfg, "stagee::resolve_secrets");
   add<resolved_secrets>(cfg, "stagee::resolved_secrets");
   cfg.add_error_category(caf::atom("stagee"),

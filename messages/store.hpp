@@ -41,12 +41,14 @@ struct admit_request {
   std::string node;              // background: empty (anyone claims); immediate: this node
   lease_sizing lease;            // sizes the lease of a pre-claimed (immediate) queue row
   std::vector<lock_spec> locks;  // immediate: taken in the admission transaction
+  int32_t approval_level = 0;    // 1..3: admitted awaiting_approval, no queue row yet
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admit_request& x) {
   return f(caf::meta::type_name("admit_request"), x.record, x.canonical_json, x.events,
-           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease, x.locks);
+           x.execution_timeout_ms, x.timeout_policy_id, x.node, x.lease, x.locks,
+           x.approval_level);
 }
 
 struct admit_reply {

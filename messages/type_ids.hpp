@@ -4,6 +4,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "messages/approvals.hpp"
 #include "messages/auth.hpp"
 #include "messages/dlq.hpp"
 #include "messages/errors.hpp"

@@ -38,7 +38,8 @@ json execution_row(const admit_request& r) {
               {"transition_from", to_string(rec.snapshot.last_transition_from)},
               {"last_event_seq", rec.snapshot.last_seq},
               {"state_snapshot", to_hex(encode_snapshot(rec.snapshot))},
-              {"worker_id", r.node}};
+              {"worker_id", r.node},
+              {"approval_level", r.approval_level}};
 }
 
 void add_children(const admit_request& r, json& steps, json& events, json& queue) {
@@ -55,6 +56,8 @@ void add_children(const admit_request& r, json& steps, json& events, json& queue
                           {"seq", ev.seq},
                           {"kind", to_string(ev.kind)},
                           {"payload", event_payload(ev)}});
+  if (rec.snapshot.status == execution_status::awaiting_approval)
+    return; // queued (and so claimable) once approved
   json q{{"execution_id", rec.execution_id},
          {"tenant_id", rec.tenant_id},
          {"priority", rec.frozen_plan.priority},

@@ -37,7 +37,8 @@ json execution_update(const journal_append& a) {
               {"fence", a.fence},
               {"timed_out", timed_out},
               {"terminal", is_terminal(s.status)},
-              {"cancel_check", a.cancel_check}};
+              {"cancel_check", a.cancel_check},
+              {"run_step", a.starting_step}};
 }
 
 void add_step_rows(const journal_append& a, json& steps) {
@@ -78,7 +79,8 @@ journal_store::append(const std::vector<journal_append>& batch) {
     std::map<std::string, journal_outcome> applied;
     for (auto row : txn.exec_prepared(stmt::journal_update_executions, updates.dump()))
       applied[row[0].as<std::string>()] = journal_outcome{
-        true, row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>()};
+        true, row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
+        row[4].as<std::string>()};
     json steps = json::array(), events = json::array(), released = json::array();
     json unlocked = json::array(), dead = json::array();
     std::vector<journal_outcome> out;
@@ -93,7 +95,9 @@ journal_store::append(const std::vector<journal_append>& batch) {
                               {"seq", ev.seq},
                               {"kind", to_string(ev.kind)},
                               {"payload", masking::current()->mask_json(event_payload(ev))}});
-      if (is_terminal(a.snapshot.status)) {
+      // Terminal, or paused for a level 3 approval: nobody holds it any more.
+      if (is_terminal(a.snapshot.status)
+          || a.snapshot.status == execution_status::awaiting_approval) {
         released.push_back(a.snapshot.execution_id);
         if (a.locking)
           unlocked.push_back(a.snapshot.execution_id);

@@ -17,6 +17,7 @@ struct journal_outcome {
   std::string cancel_requested_by; // the execution's pending cancellation request
   std::string cancel_reason;
   std::string rbac_denied;         // a run starts but the submitter lost the permission
+  std::string approval_needed;     // level 3: the starting step is not approved
 };
 
 class journal_store {

@@ -58,6 +58,13 @@ caf::expected<authz_reply> rbac_store::check(const authz_request& req) {
                                        req.who.principal, req.permission, req.environment,
                                        roles_json(req.who))[0]
                       .as<bool>();
+      // Running a plan: the approval level its policy asks for (R-SAFE-8).
+      if (auto cls = std::string_view{req.permission}; cls.rfind("execute:", 0) == 0
+                                                       && !req.environment.empty())
+        out.approval_level = txn.exec_prepared1(stmt::approval_level,
+                                                std::string{cls.substr(8)},
+                                                req.environment)[0]
+                               .as<int32_t>();
     }
     if (!out.allowed)
       out.reason = denial(req, out.environment);

@@ -65,7 +65,15 @@ constexpr const char* secret_get = "secret_get";
 constexpr const char* secret_list = "secret_list";
 constexpr const char* secret_delete = "secret_delete";
 
-constexpr std::array<const char*, 55> all{
+constexpr const char* approval_level = "approval_level";
+constexpr const char* approval_execution_level = "approval_execution_level";
+constexpr const char* approval_transition = "approval_transition";
+constexpr const char* approval_record = "approval_record";
+constexpr const char* approval_step_approved = "approval_step_approved";
+constexpr const char* approval_policies_list = "approval_policies_list";
+constexpr const char* approval_policy_set = "approval_policy_set";
+
+constexpr std::array<const char*, 62> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -121,6 +129,13 @@ constexpr std::array<const char*, 55> all{
   secret_get,
   secret_list,
   secret_delete,
+  approval_level,
+  approval_execution_level,
+  approval_transition,
+  approval_record,
+  approval_step_approved,
+  approval_policies_list,
+  approval_policy_set,
 };
 
 } // namespace stagee::stmt

@@ -19,6 +19,7 @@
 #include "actors/plan_codec.hpp"
 #include "actors/secret_box.hpp"
 #include "messages/errors.hpp"
+#include "persistence/approval_store.hpp"
 #include "persistence/migrator.hpp"
 #include "persistence/rbac_store.hpp"
 #include "persistence/secret_store.hpp"
@@ -178,6 +179,29 @@ int run_rbac(const rbac_options& o) {
     return *r ? 0 : 1;
   }
   return print_error("invalid_request", "unknown rbac action '" + o.action + "'");
+}
+
+int run_approval_policy(const approvals_options& o) {
+  db_session db{o.db_url};
+  if (auto applied = migrate_up(db); !applied)
+    return print_error(applied.error());
+  approval_store store{db};
+  if (o.action == "set") {
+    if (o.environment != "*" && (!valid_identifier(o.environment) || o.environment.size() > 100))
+      return print_error("invalid_request", "--environment must be * or an identifier",
+                         "environment");
+    if (auto r = store.set_policy(approval_policy{o.action_class, o.environment, o.level}); !r)
+      return print_error(r.error());
+  }
+  auto rows = store.policies();
+  if (!rows)
+    return print_error(rows.error());
+  auto out = json::array();
+  for (auto& p : *rows)
+    out.push_back(json{{"action_class", p.action_class}, {"environment", p.environment},
+                       {"level", p.level}});
+  std::cout << json{{"policies", out}}.dump() << std::endl;
+  return 0;
 }
 
 int run_secret(const secret_options& o) {

@@ -52,6 +52,18 @@ struct secret_options {
   std::string by;
 };
 
+struct approvals_options {
+  std::string action; // list | set
+  std::string db_url;
+  std::string action_class;
+  std::string environment = "*";
+  int32_t level = 0;
+};
+
+/// `stagee approval-policy list|set` (R-SAFE-8): new executions take the level of
+/// the most specific row (their environment, else `*`).
+int run_approval_policy(const approvals_options& o);
+
 /// `stagee secret put|list|delete|keygen`. A value is read from stdin (or a file) and
 /// never printed, logged or echoed back; only names and key ids come out.
 int run_secret(const secret_options& o);

@@ -201,6 +201,10 @@ int run_cancel(const client_options& c, const cancel_request& req) {
   return rc;
 }
 
+int run_decide(const client_options& c, const approve_request& req) {
+  return round_trip<approve_reply>(c, req);
+}
+
 int run_locks(const client_options& c, const locks_request& req) {
   return round_trip<lock_list>(c, req, quick_resend_ms);
 }

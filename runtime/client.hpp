@@ -42,6 +42,9 @@ int run_wait(const client_options& c, const std::string& execution_id, bool foll
 /// otherwise or has not ended within the wait (the JSON says which).
 int run_cancel(const client_options& c, const cancel_request& req);
 
+/// `stagee approve|reject`: exit 0 once decided.
+int run_decide(const client_options& c, const approve_request& req);
+
 /// `stagee locks`.
 int run_locks(const client_options& c, const locks_request& req);
 

@@ -58,6 +58,15 @@ json to_json(const cancel_reply& r) {
               {"reason", opt(r.reason)}};
 }
 
+json to_json(const approve_reply& r) {
+  json j{{"execution_id", r.execution_id}, {"status", to_string(r.status)},
+         {"approval_level", r.level},      {"decided_by", r.decided_by},
+         {"plan_hash", r.plan_hash}};
+  if (!r.step.empty())
+    j["step"] = r.step;
+  return j;
+}
+
 json to_json(const lock_list& l) {
   json locks = json::array();
   for (auto& v : l.locks)

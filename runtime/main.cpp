@@ -213,6 +213,34 @@ int main(int argc, char** argv) {
     ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{60000}));
   cancel_cmd->add_option("execution_id", cancel_req.execution_id, "execution id")->required();
 
+  approve_request decide_req;
+  auto approve_cmd = app.add_subcommand(
+    "approve", "approve an execution waiting for approval (level 3: one step)");
+  auto reject_cmd = app.add_subcommand("reject", "reject an execution waiting for approval");
+  for (auto c : {approve_cmd, reject_cmd}) {
+    add_client_options(c, client);
+    c->add_option("--plan-hash", decide_req.plan_hash,
+                  "the plan_hash you reviewed (stagee status shows it)")->required();
+    c->add_option("--reason", decide_req.reason, "why (recorded, at most 1000 bytes)");
+    c->add_option("execution_id", decide_req.execution_id, "execution id")->required();
+  }
+  approve_cmd->add_option("--step", decide_req.step, "level 3: the step you approve");
+
+  approvals_options apol;
+  auto policy_cmd = app.add_subcommand(
+    "approval-policy", "approval level per action class and environment (needs --db-url)");
+  policy_cmd->require_subcommand(1);
+  auto policy_list_cmd = policy_cmd->add_subcommand("list", "the policy rows");
+  auto policy_set_cmd = policy_cmd->add_subcommand(
+    "set", "set the level (0..3) for an action class in an environment (* = default)");
+  for (auto c : {policy_list_cmd, policy_set_cmd})
+    c->add_option("--db-url", apol.db_url, "PostgreSQL URL")->required();
+  policy_set_cmd->add_option("--action-class", apol.action_class, "read|modify|deploy")
+    ->required()->check(CLI::IsMember({"read", "modify", "deploy"}));
+  policy_set_cmd->add_option("--environment", apol.environment, "environment (* = default)")
+    ->capture_default_str();
+  policy_set_cmd->add_option("--level", apol.level, "0..3")->required()->check(CLI::Range(0, 3));
+
   locks_request locks_req;
   auto locks_cmd = app.add_subcommand("locks", "per-asset locks held now: holder, since, fence, expiry");
   add_client_options(locks_cmd, client);
@@ -368,6 +396,14 @@ int main(int argc, char** argv) {
     return run_cancel(client, cancel_req);
   if (*locks_cmd)
     return run_locks(client, locks_req);
+  if (*approve_cmd || *reject_cmd) {
+    decide_req.kind = *approve_cmd ? decision::approve : decision::reject;
+    return run_decide(client, decide_req);
+  }
+  if (*policy_list_cmd || *policy_set_cmd) {
+    apol.action = *policy_set_cmd ? "set" : "list";
+    return run_approval_policy(apol);
+  }
   if (*dlq_list_cmd)
     return run_dlq_list(client, dlq_list);
   if (*dlq_show_cmd || *dlq_archive_cmd) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/admission.hpp"
+#include "actors/approver.hpp"
 #include "actors/authorizer.hpp"
 #include "actors/dlq_keeper.hpp"
 #include "actors/event_bus.hpp"
@@ -86,6 +87,7 @@ struct actor_tree {
   std::vector<reader_actor> readers;
   std::vector<authorizer_actor> authorizers;
   secret_resolver_actor secrets;
+  approver_actor approver;
 
   void stop_all() {
     auto reason = caf::exit_reason::user_shutdown;
@@ -104,6 +106,7 @@ struct actor_tree {
     for (auto& a : authorizers)
       caf::anon_send_exit(a, reason);
     caf::anon_send_exit(secrets, reason);
+    caf::anon_send_exit(approver, reason);
     caf::anon_send_exit(bus, reason);
   }
 };
@@ -141,6 +144,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.supervisor = sys.spawn(worker_supervisor, ss,
                            supervisor_peers{t.bus, t.queue, t.leases, t.readers.front(), t.locks,
                                             t.timeouts, t.secrets});
+  t.approver = sys.spawn<caf::detached>(approver, o.node_name, url);
   for (int i = 0; i < std::max(1, o.authorizers); ++i)
     t.authorizers.push_back(sys.spawn<caf::detached>(authorizer, o.node_name, url));
   gateway_settings gs;
@@ -150,7 +154,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   gs.lease = ss.lease;
   t.gateway = sys.spawn(gateway, gs,
                         gateway_peers{t.admission, t.readers, t.bus, t.supervisor, t.dlq, t.locks,
-                                      t.authorizers});
+                                      t.authorizers, t.approver});
   return t;
 }
 

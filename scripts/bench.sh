@@ -81,6 +81,9 @@ log "PostgreSQL $PG_PID at $DB_URL (data in $DATA_DIR)"
 # Token authentication as in production: the benchmark measures its cost too.
 "$STAGEE" token keygen --out "$DATA_DIR/bench.key" >/dev/null
 "$STAGEE" rbac grant --db-url "$DB_URL" --tenant bench --principal bench --role admin >/dev/null
+for cls in modify deploy; do # measure execution, not waiting for approvers
+  "$STAGEE" approval-policy set --db-url "$DB_URL" --action-class "$cls" --level 0 >/dev/null
+done
 STAGEE_TOKEN=$("$STAGEE" token issue --key-file "$DATA_DIR/bench.key" --sub bench --tenant bench \
                --ttl-s 86400)
 export STAGEE_TOKEN

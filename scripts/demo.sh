@@ -48,6 +48,11 @@ echo "== granting demo-operator the deployer role in tenant demo; issuing its to
 STAGEE_TOKEN=$("$BIN" token issue --key-file "$DEMO_DIR/demo-hs256.key" --sub demo-operator \
                --tenant demo --ttl-s 3600)
 export STAGEE_TOKEN
+# A second person approves modify and deploy plans (policy: modify 1, deploy 2).
+"$BIN" rbac grant --db-url "$DB_URL" --tenant demo --principal demo-approver --role approver \
+  --by demo.sh >/dev/null
+APPROVER_TOKEN=$("$BIN" token issue --key-file "$DEMO_DIR/demo-hs256.key" --sub demo-approver \
+                 --tenant demo --ttl-s 3600)
 
 # Each demo run is a new submission: a fresh idempotency key per run.
 RUN=$(date +%s)
@@ -58,6 +63,11 @@ for plan in read-only three-step failing; do
   id=$(jq -r .execution_id <<<"$out")
   IDS+=("$id")
   echo "== submitted $plan.json -> $id ($(jq -r .status <<<"$out"), $(jq -r .mode <<<"$out"))"
+  if [ "$(jq -r .status <<<"$out")" = awaiting_approval ]; then
+    dec=$("$BIN" approve --gateway "$GW" --token "$APPROVER_TOKEN" \
+          --plan-hash "$(jq -r .plan_hash <<<"$out")" --reason "reviewed in the demo" "$id")
+    echo "   approved by $(jq -r .decided_by <<<"$dec") (level $(jq -r .approval_level <<<"$dec")) -> $(jq -r .status <<<"$dec")"
+  fi
 done
 
 for i in "${!IDS[@]}"; do

@@ -19,20 +19,21 @@ INSERT INTO executions (id, tenant_id, actor_id, request_id, plan_name, action,
                         action_class, sla_class, environment, priority, mode, status,
                         plan_snapshot, plan_hash, idempotency_key, timeout_ms,
                         timeout_policy_id, last_transition_at, last_transition_by,
-                        last_transition_from, last_event_seq, state_snapshot, worker_id)
+                        last_transition_from, last_event_seq, state_snapshot, worker_id,
+                        approval_level)
 SELECT x.id, x.tenant_id, x.actor_id, x.request_id, x.plan_name, x.action,
        x.action_class::action_class, x.sla_class::sla_class, x.environment, x.priority,
        x.mode::execution_mode, x.status::execution_status, x.plan_snapshot, x.plan_hash,
        x.idempotency_key, x.timeout_ms, x.timeout_policy_id, now(), x.transition_by,
        x.transition_from::execution_status, x.last_event_seq,
-       decode(x.state_snapshot, 'hex'), nullif(x.worker_id, '')
+       decode(x.state_snapshot, 'hex'), nullif(x.worker_id, ''), x.approval_level
   FROM jsonb_to_recordset($1::jsonb) AS x(
          id uuid, tenant_id text, actor_id text, request_id text, plan_name text,
          action text, action_class text, sla_class text, environment text, priority int,
          mode text, status text, plan_snapshot jsonb, plan_hash text,
          idempotency_key text, timeout_ms int, timeout_policy_id text,
          transition_by text, transition_from text, last_event_seq bigint,
-         state_snapshot text, worker_id text)
+         state_snapshot text, worker_id text, approval_level int)
 ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
 RETURNING id;
 

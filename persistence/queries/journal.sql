@@ -46,7 +46,7 @@ UPDATE executions e
          id uuid, expected_seq bigint, last_seq bigint, status text, transition_by text,
          transition_from text, state_snapshot text, error_class text,
          error_message text, worker_id text, timed_out boolean, terminal boolean,
-         fence bigint, cancel_check boolean)
+         fence bigint, cancel_check boolean, run_step text)
  WHERE e.id = x.id AND e.last_event_seq = x.expected_seq
    AND EXISTS (SELECT 1 FROM execution_queue q
                 WHERE q.execution_id = x.id AND q.lease_owner = x.worker_id
@@ -62,7 +62,13 @@ RETURNING e.id, coalesce(e.cancel_requested_by, '') AS cancel_by,
                THEN format('principal %L no longer holds %L in tenant %L, environment %L',
                            e.actor_id, 'execute:' || e.action_class::text, e.tenant_id,
                            e.environment)
-               ELSE '' END AS rbac_denied;
+               ELSE '' END AS rbac_denied,
+          -- Level 3 (R-SAFE-8): every step needs its own approval of this plan first.
+          CASE WHEN x.cancel_check AND e.approval_level = 3
+                    AND NOT EXISTS (SELECT 1 FROM approvals a
+                                     WHERE a.execution_id = e.id AND a.step_name = x.run_step
+                                       AND a.state = 'approved' AND a.plan_hash = e.plan_hash)
+               THEN x.run_step ELSE '' END AS approval_needed;
 
 -- name: journal_update_steps
 UPDATE execution_steps s

@@ -84,7 +84,8 @@ check "the same HS256 token once its principal holds a role" ok \
 
 # Objects of tenant acme: a finished execution and a DLQ entry.
 ADMIN=${TOK[admin]}
-E=$("$STAGEE_BIN" submit --gateway "$GW" --token "$ADMIN" --mode immediate "$(plan done read)" | jq -r .execution_id)
+out=$("$STAGEE_BIN" submit --gateway "$GW" --token "$ADMIN" --mode immediate "$(plan done read)")
+E=$(jq -r .execution_id <<<"$out"); E_HASH=$(jq -r .plan_hash <<<"$out")
 F=$("$STAGEE_BIN" submit --gateway "$GW" --token "$ADMIN" --mode immediate "$(plan broken read false)" | jq -r .execution_id)
 DLQ_ID=$("$STAGEE_BIN" dlq list --gateway "$GW" --token "$ADMIN" | jq -r ".entries[] | select(.execution_id == \"$F\") | .id")
 check "fixtures: an execution and a DLQ entry" true "$([ -n "$E" ] && [ -n "$DLQ_ID" ] && echo true || echo false)"
@@ -106,6 +107,9 @@ run_op() { # run_op OPERATION TOKEN: prints the reply's error code, or ok
     dlq:summary) out=$("$STAGEE_BIN" dlq summary --gateway "$GW" --token "$tok" || true) ;;
     dlq:archive) out=$("$STAGEE_BIN" dlq archive --gateway "$GW" --token "$tok" "$DLQ_ID" || true) ;;
     dlq:requeue) out=$("$STAGEE_BIN" dlq requeue --gateway "$GW" --token "$tok" "$DLQ_ID" || true) ;;
+    approve|reject) # E is finished: an authorized decision is refused as invalid_state
+      out=$("$STAGEE_BIN" "$op" --gateway "$GW" --token "$tok" --plan-hash "$E_HASH" "$E" || true)
+      [ "$(jq -r '.error.code // ""' <<<"$out")" != invalid_state ] || out='{}' ;;
     *) echo "unknown operation $op" >&2; return 1 ;;
   esac
   code_of "$out"
@@ -130,7 +134,7 @@ check "every refusal wrote an rbac_violation row" "$denied" \
 
 # --- another tenant: not_found for every object, exactly like a missing id; no rows
 MISSING=00000000-0000-4000-8000-000000000000
-for op in status wait follow cancel; do
+for op in status wait follow cancel approve; do
   check "outsider $op: not_found" not_found "$(run_op "$op" "$OUTSIDER")"
 done
 out_foreign=$("$STAGEE_BIN" status --gateway "$GW" --token "$OUTSIDER" "$E" || true)

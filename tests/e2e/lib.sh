@@ -56,6 +56,9 @@ grant() { # grant TENANT PRINCIPAL ROLE [ENVIRONMENT]
   "$STAGEE_BIN" rbac grant --db-url "$DB_URL" --tenant "$1" --principal "$2" --role "$3" \
     --environment "${4:-*}" --by e2e >/dev/null
 }
+"$STAGEE_BIN" migrate --db-url "$DB_URL" >/dev/null
+# Approvals (R-SAFE-8) are off in tests that are not about them: every level 0.
+[ -n "${E2E_KEEP_APPROVAL_POLICY:-}" ] || sql "UPDATE approval_policies SET level = 0" >/dev/null
 if [ -z "${E2E_NO_DEFAULT_GRANTS:-}" ]; then
   for who in t:p t:ops t:alice t:bob acme:alice acme:bob acme:carol acme:ops globex:alice other:p; do
     grant "${who%%:*}" "${who#*:}" admin

@@ -81,6 +81,8 @@ std::optional<execution_status> expected(execution_status from, trigger_kind k) 
       return es::failed;
     case tk::retry: // legal in running, but only with a failed run at the cursor
       return std::nullopt;
+    case tk::await_approval: // level 3: the run at the cursor waits for its approval
+      return from == es::running ? std::optional{es::awaiting_approval} : std::nullopt;
   }
   return std::nullopt;
 }
@@ -431,6 +433,34 @@ BOOST_AUTO_TEST_CASE(an_rbac_failure_is_recorded_as_an_rbac_violation_event_firs
   BOOST_CHECK_EQUAL(r.ok->next.error_class, "rbac_violation");
   // Other failures carry no such event.
   BOOST_CHECK_EQUAL(apply(s, make(trigger_kind::fail)).ok->events.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_level_3_pause_puts_the_unstarted_run_back_and_waits) {
+  auto s = apply(initial_snapshot("e1", two_step_plan()), make(trigger_kind::start)).ok->next;
+  auto done = make(trigger_kind::run_finished);
+  done.run_index = 0;
+  done.outcome = step_status::succeeded;
+  done.exit_code = 0;
+  s = apply(s, done).ok->next; // run 1 marked running (attempt 1), not started
+  BOOST_REQUIRE(s.runs[1].status == step_status::running);
+  auto t = make(trigger_kind::await_approval);
+  t.message = "step b needs approval (level 3)";
+  auto r = apply(s, t);
+  BOOST_REQUIRE(r.ok);
+  BOOST_CHECK(r.ok->next.status == execution_status::awaiting_approval);
+  BOOST_CHECK(r.ok->next.runs[1].status == step_status::pending);
+  BOOST_CHECK_EQUAL(r.ok->next.runs[1].attempt, 0);
+  BOOST_CHECK(r.ok->events.back().kind == event_kind::awaiting_approval);
+  // Approved: queued; a claim resumes at the same run.
+  auto q = apply(r.ok->next, make(trigger_kind::approve));
+  BOOST_REQUIRE(q.ok);
+  BOOST_CHECK(q.ok->next.status == execution_status::queued);
+  auto resumed = apply(q.ok->next, make(trigger_kind::resume));
+  BOOST_REQUIRE(resumed.ok);
+  BOOST_CHECK(resumed.ok->run_next && *resumed.ok->run_next == 1);
+  BOOST_CHECK_EQUAL(resumed.ok->next.runs[1].attempt, 1);
+  // Only from running.
+  BOOST_CHECK(!apply(q.ok->next, t).ok);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

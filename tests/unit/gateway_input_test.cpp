@@ -43,7 +43,8 @@ struct fixture {
                      gateway_peers{admission_actor{}, std::vector<reader_actor>{reader_actor{}},
                                    event_bus_actor{}, worker_supervisor_actor{}, dlq_actor{},
                                    lock_manager_actor{},
-                                   std::vector<authorizer_actor>{authorizer_actor{}}});
+                                   std::vector<authorizer_actor>{authorizer_actor{}},
+                                   approver_actor{}});
   }
 
   fixture() {

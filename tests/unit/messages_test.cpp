@@ -144,11 +144,11 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(journal_append{"n", 7, 3, sample_snapshot(), {0, 1},
                             {step_output{1, "out", "err", true, "e"}}, {sample_event()}, true, true},
              "stagee::journal_append");
-  round_trip(journal_committed{"e", 5, "alice", "wrong window", "lost execute:modify"},
+  round_trip(journal_committed{"e", 5, "alice", "wrong window", "lost execute:modify", "s2"},
              "stagee::journal_committed");
   lock_spec spec{"lock:v1:t:h1:a", "t", "h1", "a"};
   round_trip(admit_request{sample_record(), "{}", {sample_event()}, 10, "fast_read", "n",
-                          lease_sizing{5, 7}, {spec}},
+                          lease_sizing{5, 7}, {spec}, 2},
              "stagee::admit_request");
   round_trip(admit_reply{"e", execution_status::pending, "h", execution_mode::immediate, false, 9,
                          {lock_grant{"k", "h1", 3}}},
@@ -205,8 +205,12 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   caller who{"t", "alice", {"viewer", "approver"}, true, "jwt:RS256", "node:abc"};
   round_trip(who, "stagee::caller");
   round_trip(authz_request{who, "cancel", "cancel", "prod", "e"}, "stagee::authz_request");
-  round_trip(authz_reply{false, "no role", "prod", "bob", execution_status::running},
+  round_trip(authz_reply{false, "no role", "prod", "bob", execution_status::running, 2},
              "stagee::authz_reply");
+  round_trip(approve_request{"t", "e", "h", "s1", "looks fine", decision::reject, who},
+             "stagee::approve_request");
+  round_trip(approve_reply{"e", execution_status::queued, 3, "s1", "bob", "h"},
+             "stagee::approve_reply");
   round_trip(resolve_secrets{"t", "e", {"db-password", "api"}}, "stagee::resolve_secrets");
   round_trip(resolved_secrets{{{"db-password", "not-a-real-value"}}}, "stagee::resolved_secrets");
   // Every registered type was checked, and nothing was checked that is not registered.
