@@ -1,6 +1,8 @@
 /// JWT verification (RFC 8725 checks in front of libjwt) and issuing. See auth_token.hpp.
 #include "actors/auth_token.hpp"
 
+#include "actors/utf8.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -52,25 +54,9 @@ token_error reject(const std::string& problem) {
   return token_error{"token rejected: " + problem};
 }
 
-/// A header/claim value as quoted back in a message: ASCII only, control characters,
-/// quotes, backslashes and non-ASCII bytes as \xNN, truncated. Never raw bytes.
+/// A header/claim value as quoted back in a message (never raw bytes).
 std::string quote(std::string_view s) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  std::size_t n = std::min(s.size(), max_quote);
-  for (std::size_t i = 0; i < n; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\') {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > max_quote)
-    out += "...";
-  return "'" + out + "'";
+  return "'" + printable_ascii(s, max_quote) + "'";
 }
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -111,6 +111,18 @@ authz_request in_tenant(const caller& c, const char* op, const char* perm) {
   return authz_request{c, op, perm, "", ""};
 }
 
+/// A tenant-wide request (listings, DLQ entries): scoped to the caller's tenant,
+/// authorized, then delegated to the actor that answers it.
+template <class Reply, class Request, class Handle>
+caf::result<Reply> delegate_in_tenant(self_ptr self, const caller& c, Request req,
+                                      const char* op, const char* perm, Handle dest) {
+  req.tenant_id = c.tenant_id;
+  auto rp = self->make_response_promise<Reply>();
+  authorized(self, rp, in_tenant(c, op, perm),
+             [=](authz_reply&) mutable { rp.delegate(dest, req); });
+  return rp;
+}
+
 void log_submit(const admit_request& ar, const submit_reply& rep, const char* what) {
   logging::log_context ctx;
   ctx.request_id = ar.record.request_id;
@@ -558,12 +570,8 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
       auto c = who(self, cred);
       if (auto err = std::get_if<caf::error>(&c))
         return std::move(*err);
-      auto& caller_ = std::get<caller>(c);
-      req.tenant_id = caller_.tenant_id;
-      auto rp = self->make_response_promise<dlq_page>();
-      authorized(self, rp, in_tenant(caller_, "dlq_list", permission::view),
-                 [=](authz_reply&) mutable { rp.delegate(self->state.peers.dlq, req); });
-      return rp;
+      return delegate_in_tenant<dlq_page>(self, std::get<caller>(c), req, "dlq_list",
+                                          permission::view, self->state.peers.dlq);
     },
     [=](const credential& cred, dlq_entry_request& req) -> caf::result<dlq_entry> {
       auto c = who(self, cred);
@@ -571,26 +579,18 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
         return std::move(*err);
       if (req.op == dlq_op::mark_requeued) // internal bookkeeping of requeue
         return invalid("op", "use dlq requeue to requeue an entry");
-      auto& caller_ = std::get<caller>(c);
-      req.tenant_id = caller_.tenant_id;
       auto archive = req.op == dlq_op::archive;
-      auto rp = self->make_response_promise<dlq_entry>();
-      authorized(self, rp,
-                 in_tenant(caller_, archive ? "dlq_archive" : "dlq_show",
-                           archive ? permission::admin : permission::view),
-                 [=](authz_reply&) mutable { rp.delegate(self->state.peers.dlq, req); });
-      return rp;
+      return delegate_in_tenant<dlq_entry>(self, std::get<caller>(c), req,
+                                           archive ? "dlq_archive" : "dlq_show",
+                                           archive ? permission::admin : permission::view,
+                                           self->state.peers.dlq);
     },
     [=](const credential& cred, dlq_summary_request& req) -> caf::result<dlq_summary> {
       auto c = who(self, cred);
       if (auto err = std::get_if<caf::error>(&c))
         return std::move(*err);
-      auto& caller_ = std::get<caller>(c);
-      req.tenant_id = caller_.tenant_id;
-      auto rp = self->make_response_promise<dlq_summary>();
-      authorized(self, rp, in_tenant(caller_, "dlq_summary", permission::view),
-                 [=](authz_reply&) mutable { rp.delegate(self->state.peers.dlq, req); });
-      return rp;
+      return delegate_in_tenant<dlq_summary>(self, std::get<caller>(c), req, "dlq_summary",
+                                             permission::view, self->state.peers.dlq);
     },
     [=](const credential& cred, dlq_requeue_request& req) -> caf::result<submit_reply> {
       auto c = who(self, cred);
@@ -608,12 +608,8 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
       auto c = who(self, cred);
       if (auto err = std::get_if<caf::error>(&c))
         return std::move(*err);
-      auto& caller_ = std::get<caller>(c);
-      req.tenant_id = caller_.tenant_id;
-      auto rp = self->make_response_promise<lock_list>();
-      authorized(self, rp, in_tenant(caller_, "locks", permission::view),
-                 [=](authz_reply&) mutable { rp.delegate(self->state.peers.locks, req); });
-      return rp;
+      return delegate_in_tenant<lock_list>(self, std::get<caller>(c), req, "locks",
+                                           permission::view, self->state.peers.locks);
     },
     [=](const credential& cred, approve_request& req) -> caf::result<approve_reply> {
       auto c = who(self, cred);

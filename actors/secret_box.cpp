@@ -2,6 +2,8 @@
 /// the reference syntax. See secret_box.hpp.
 #include "actors/secret_box.hpp"
 
+#include "actors/utf8.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -42,25 +44,9 @@ bool is_alnum(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/// A value quoted back in a message: printable ASCII, with quotes, backslashes, control and
-/// non-ASCII bytes as \xNN, truncated. Used for names/tenants/references only, never values.
+/// A name, tenant or reference quoted back in a message (never a value).
 std::string quote(std::string_view s) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  std::size_t n = std::min(s.size(), max_quote);
-  for (std::size_t i = 0; i < n; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\') {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > n)
-    out += "...";
-  return out;
+  return printable_ascii(s, max_quote);
 }
 
 std::string errno_text(int err) {

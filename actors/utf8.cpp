@@ -1,5 +1,7 @@
 #include "actors/utf8.hpp"
 
+#include <algorithm>
+
 namespace stagee {
 
 namespace {
@@ -56,6 +58,25 @@ std::string storable_text(const std::string& bytes) {
       i += n;
     }
   }
+  return out;
+}
+
+std::string printable_ascii(std::string_view text, std::size_t max) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  auto n = std::min(text.size(), max);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c >= 0x7f || c == '\'' || c == '\\') {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > n)
+    out += "...";
   return out;
 }
 

@@ -7,21 +7,6 @@
 
 namespace stagee {
 
-namespace {
-
-std::vector<uint8_t> from_hex_text(const std::string& hex) {
-  std::vector<uint8_t> out;
-  out.reserve(hex.size() / 2);
-  auto nibble = [](char c) -> uint8_t {
-    return static_cast<uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-  };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  return out;
-}
-
-} // namespace
-
 secret_store::secret_store(db_session& db) : db_(db) {
   // nop
 }
@@ -43,8 +28,11 @@ secret_store::get(const std::string& tenant, const std::vector<std::string>& nam
   return db_.transact("read secrets", [&](pqxx::work& txn) {
     std::map<std::string, sealed_secret> out;
     for (auto row : txn.exec_prepared(stmt::secret_get, tenant, nlohmann::json(names).dump()))
-      out[row[0].as<std::string>()] = sealed_secret{from_hex_text(row[1].as<std::string>()),
-                                                    row[2].as<std::string>()};
+    {
+      pqxx::binarystring blob{row[1]};
+      out[row[0].as<std::string>()] = sealed_secret{
+        std::vector<uint8_t>(blob.data(), blob.data() + blob.size()), row[2].as<std::string>()};
+    }
     return out;
   });
 }

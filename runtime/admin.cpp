@@ -23,6 +23,7 @@
 #include "persistence/migrator.hpp"
 #include "persistence/rbac_store.hpp"
 #include "persistence/secret_store.hpp"
+#include "persistence/snapshot_codec.hpp"
 #include "runtime/json_view.hpp"
 
 namespace stagee {
@@ -90,12 +91,8 @@ int run_token_keygen(const std::string& path) {
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1)
     return print_error("internal", "no random bytes from OpenSSL");
-  static const char* hex = "0123456789abcdef";
-  std::string secret;
-  for (auto b : raw) {
-    secret += hex[b >> 4];
-    secret += hex[b & 15];
-  }
+  auto secret = to_hex(std::string(reinterpret_cast<const char*>(raw), sizeof raw));
+  OPENSSL_cleanse(raw, sizeof raw);
   auto fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0)
     return print_error("invalid_request",

@@ -9,7 +9,7 @@ ON CONFLICT (tenant_id, name) DO UPDATE
 
 -- name: secret_get
 -- $2: JSON array of names.
-SELECT name, encode(sealed, 'hex'), key_id
+SELECT name, sealed, key_id
   FROM secrets
  WHERE tenant_id = $1 AND name = ANY (ARRAY(SELECT jsonb_array_elements_text($2::jsonb)));
 
