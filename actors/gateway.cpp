@@ -6,6 +6,7 @@
 #include "actors/lock_manager.hpp"
 #include "actors/utf8.hpp"
 #include "config/logging.hpp"
+#include "config/masker.hpp"
 #include "messages/errors.hpp"
 
 namespace stagee {
@@ -416,6 +417,8 @@ caf::typed_response_promise<cancel_reply> cancel(self_ptr self, const caller& c,
     rp.deliver(std::move(err));
     return rp;
   }
+  req.reason = masking::current()->mask(req.reason); // stored and shown: one masker
+
   req.wait_ms = std::clamp<int64_t>(req.wait_ms, 0, self->state.settings.max_cancel_wait_ms);
   authorized(self, rp, on_execution(c, "cancel", permission::cancel, req.execution_id),
              [=](authz_reply&) mutable { record_cancel(self, req, rp); });

@@ -90,8 +90,10 @@ check "reject: rejected" rejected "$(jq -r .status <<<"$out")"
 check "reject: never ran" 0 "$(grep -c '^rej ' "$LEDGER" || true)"
 out=$(submit "$DEV" "$(plan can modify test)")
 C=$(jq -r .execution_id <<<"$out"); HC=$(jq -r .plan_hash <<<"$out")
-rc=0; cout=$("$STAGEE_BIN" cancel --gateway "$GW" --token "$DEV" --reason "changed my mind" "$C") || rc=$?
+rc=0; cout=$("$STAGEE_BIN" cancel --gateway "$GW" --token "$DEV" --reason "changed my mind, password=hunter2" "$C") || rc=$?
 check "cancel while awaiting approval" "0|cancelled|dev" "$rc|$(jq -r '[.status, .cancelled_by] | join("|")' <<<"$cout")"
+check "a secret in the cancel reason is stored masked" "changed my mind, password=***REDACTED***" \
+  "$(sql "SELECT cancel_reason FROM executions WHERE id='$C'")"
 late=$(decide approve "$ANN" "$C" "$HC")
 check "approving a cancelled execution fails clearly" "invalid_state|true" \
   "$(code "$late")|$(jq '.error.message | test("is cancelled")' <<<"$late")"
