@@ -1,6 +1,8 @@
 #include "runtime/node.hpp"
 
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 #include <variant>
@@ -246,6 +248,12 @@ void print_ready(const node_options& o, uint16_t port, const std::string& url) {
   std::cout << j.dump() << std::endl;
 }
 
+/// Set once the actor system of run_node has shut down (read by its watchdog).
+std::atomic<bool>& actors_stopped() {
+  static std::atomic<bool> done{false};
+  return done;
+}
+
 /// Blocks SIGTERM/SIGINT in this thread and every thread it creates afterwards.
 sigset_t block_shutdown_signals() {
   sigset_t set;
@@ -358,8 +366,24 @@ int run_node(node_options o) {
       drain(sys, tree, o.shutdown_grace_ms);
       sys.middleman().unpublish(tree.gateway, *port);
       tree.stop_all();
+      // The actor system's destructor waits for every actor. Everything durable is
+      // in PostgreSQL by now (drained), so an actor that does not stop (a waiter with
+      // a long deadline, a reply that never comes) must not keep the process alive:
+      // after 5 s say which situation this is and exit anyway.
+      std::thread([&stop_pg, name = o.node_name] {
+        std::this_thread::sleep_for(std::chrono::seconds(5));
+        if (actors_stopped().load())
+          return; // normal: run_node is past the actor system (stop_pg is its job)
+        logging::write(lg(), spdlog::level::critical,
+                       "actors still running 5 s after shutdown; exiting without them "
+                       "(state is in PostgreSQL; report this with the log)",
+                       {{"node", name}});
+        stop_pg();
+        std::_Exit(0);
+      }).detach();
     }
   }
+  actors_stopped() = true;
   stop_pg();
   logging::write(lg(), spdlog::level::info, "node stopped", {{"node", o.node_name}});
   return rc;
