@@ -28,17 +28,132 @@ std::vector<entry> one_per_execution(self_ptr self, std::vector<entry> batch) {
   return now;
 }
 
-void forward(self_ptr self, const journal_append& a) {
-  auto i = self->state.subscribers.find(a.snapshot.execution_id);
-  if (i == self->state.subscribers.end())
+using steady = std::chrono::steady_clock;
+
+void catch_up(self_ptr self, const std::string& execution_id);
+
+/// Hands events of one execution (in seq order) to its subscribers. A local
+/// subscriber gets each seq once and in order; one past a gap makes the bus read the
+/// missing ones from the journal. A peer's bus gets them as they are (it does the
+/// same for its own subscribers). Subscriptions end with the terminal event.
+void deliver(self_ptr self, const std::string& execution_id,
+             const std::vector<execution_event>& events) {
+  auto i = self->state.subscribers.find(execution_id);
+  if (i == self->state.subscribers.end() || events.empty())
     return;
-  for (auto ev : a.events) {
-    ev.message = masking::current()->mask(ev.message); // as stored (journal_store)
-    for (auto& sub : i->second)
-      self->send(sub, ev);
+  auto now = steady::now();
+  bool gap = false;
+  auto& subs = i->second;
+  for (auto& sub : subs) {
+    for (auto& ev : events) {
+      if (sub.remote || sub.last_seq < 0) {
+        self->send(sub.who, ev);
+        continue;
+      }
+      if (ev.seq <= sub.last_seq)
+        continue; // had it (replay, catch-up or a second path)
+      if (ev.seq > sub.last_seq + 1) {
+        gap = true;
+        break;
+      }
+      self->send(sub.who, ev);
+      sub.last_seq = ev.seq;
+      sub.touched = now;
+    }
   }
-  if (is_terminal(a.snapshot.status))
+  auto ended = std::any_of(events.begin(), events.end(),
+                           [](auto& ev) { return is_terminal(ev.status); });
+  if (ended && !gap) {
     self->state.subscribers.erase(i);
+    return;
+  }
+  if (gap)
+    catch_up(self, execution_id);
+}
+
+void forward(self_ptr self, const journal_append& a) {
+  if (self->state.subscribers.count(a.snapshot.execution_id) == 0)
+    return;
+  auto events = a.events;
+  for (auto& ev : events)
+    ev.message = masking::current()->mask(ev.message); // as stored (journal_store)
+  deliver(self, a.snapshot.execution_id, events);
+}
+
+/// Reads the journal after the oldest position of the execution's ordered local
+/// subscribers and delivers what they miss (deliver skips what each one has).
+void catch_up(self_ptr self, const std::string& execution_id) {
+  for (int pages = 0; pages < 100; ++pages) {
+    auto i = self->state.subscribers.find(execution_id);
+    if (i == self->state.subscribers.end())
+      return;
+    int64_t after = -1;
+    for (auto& sub : i->second)
+      if (!sub.remote && sub.last_seq >= 0)
+        after = after < 0 ? sub.last_seq : std::min(after, sub.last_seq);
+    if (after < 0)
+      return;
+    auto page = self->state.store->events_after(execution_id, after,
+                                                self->state.settings.replay_page);
+    if (!page) {
+      logging::write(*logging::get("bus"), spdlog::level::warn,
+                     "cannot catch a subscription up from the journal",
+                     {{"exec_id", execution_id}, {"error", to_string(page.error())}});
+      return;
+    }
+    if (page->empty())
+      return;
+    deliver(self, execution_id, *page);
+    if (page->size() < static_cast<size_t>(self->state.settings.replay_page))
+      return;
+  }
+}
+
+/// Tells every peer's bus (or just `to`) that this node follows execution_id.
+void announce(self_ptr self, const std::string& execution_id,
+              const std::vector<event_bus_actor>& to) {
+  remote_interest ri{execution_id, caf::actor_cast<caf::strong_actor_ptr>(self)};
+  for (auto& peer : to)
+    self->send(peer, ri);
+}
+
+bool has_local(const std::vector<bus_subscription>& subs) {
+  return std::any_of(subs.begin(), subs.end(), [](auto& s) { return !s.remote; });
+}
+
+/// Every catchup_ms: quiet ordered subscriptions read the journal (the execution may
+/// run on a node whose forwards we lost); every interest_renew_ms our subscriptions
+/// are announced again; peers' interests not renewed in time are dropped.
+void on_catchup(self_ptr self) {
+  auto& st = self->state;
+  self->delayed_send(self, std::chrono::milliseconds{st.settings.catchup_ms},
+                     catchup_atom::value);
+  auto now = steady::now();
+  auto quiet = std::chrono::milliseconds{st.settings.catchup_ms};
+  auto ttl = std::chrono::milliseconds{st.settings.interest_ttl_ms};
+  auto renew = now - st.last_renewal >= std::chrono::milliseconds{st.settings.interest_renew_ms};
+  if (renew)
+    st.last_renewal = now;
+  std::vector<std::string> stale;
+  for (auto i = st.subscribers.begin(); i != st.subscribers.end();) {
+    auto& subs = i->second;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](auto& s) { return s.remote && now - s.touched > ttl; }),
+               subs.end());
+    if (subs.empty()) {
+      i = st.subscribers.erase(i);
+      continue;
+    }
+    if (std::any_of(subs.begin(), subs.end(), [&](auto& s) {
+          return !s.remote && s.last_seq >= 0 && now - s.touched >= quiet;
+        }))
+      stale.push_back(i->first);
+    if (renew && has_local(subs))
+      announce(self, i->first, st.peers);
+    ++i;
+  }
+  for (auto& id : stale)
+    catch_up(self, id);
 }
 
 void flush(self_ptr self) {
@@ -76,8 +191,14 @@ void flush(self_ptr self) {
   }
 }
 
-/// Replays stored events after req.after_seq; returns (count, saw a terminal event).
-caf::expected<std::pair<int64_t, bool>> replay(self_ptr self, const subscribe_request& req) {
+struct replayed_events {
+  int64_t first = 0;   // how many
+  bool second = false; // saw a terminal event
+  int64_t third = 0;   // last seq sent (after_seq when none)
+};
+
+/// Replays stored events after req.after_seq.
+caf::expected<replayed_events> replay(self_ptr self, const subscribe_request& req) {
   int64_t count = 0;
   bool terminal = false;
   auto after = req.after_seq;
@@ -93,7 +214,7 @@ caf::expected<std::pair<int64_t, bool>> replay(self_ptr self, const subscribe_re
       ++count;
     }
     if (page->size() < static_cast<size_t>(self->state.settings.replay_page))
-      return std::make_pair(count, terminal);
+      return replayed_events{count, terminal, after};
   }
 }
 
@@ -101,6 +222,7 @@ caf::result<subscribed> subscribe(self_ptr self, const subscribe_request& req) {
   if (!req.subscriber)
     return make_stagee_error(stagee_errc::invalid_request, "subscriber", "no subscriber");
   int64_t replayed = 0;
+  bus_subscription sub{req.subscriber, -1, false, steady::now()};
   if (req.after_seq >= 0) {
     auto r = replay(self, req);
     if (!r)
@@ -108,9 +230,14 @@ caf::result<subscribed> subscribe(self_ptr self, const subscribe_request& req) {
     replayed = r->first;
     if (r->second) // terminal: nothing will follow
       return subscribed{req.execution_id, replayed};
+    sub.last_seq = r->third;
   }
   self->monitor(req.subscriber);
-  self->state.subscribers[req.execution_id].push_back(req.subscriber);
+  auto& subs = self->state.subscribers[req.execution_id];
+  auto first_local = !has_local(subs);
+  subs.push_back(sub);
+  if (first_local) // whichever node runs it forwards its events here
+    announce(self, req.execution_id, self->state.peers);
   return subscribed{req.execution_id, replayed};
 }
 
@@ -118,7 +245,7 @@ void drop_subscriber(self_ptr self, const caf::actor_addr& who) {
   auto& subs = self->state.subscribers;
   for (auto i = subs.begin(); i != subs.end();) {
     auto& v = i->second;
-    v.erase(std::remove_if(v.begin(), v.end(), [&](auto& s) { return s.address() == who; }),
+    v.erase(std::remove_if(v.begin(), v.end(), [&](auto& s) { return s.who.address() == who; }),
             v.end());
     i = v.empty() ? subs.erase(i) : std::next(i);
   }
@@ -132,10 +259,44 @@ event_bus_actor::behavior_type event_bus(self_ptr self, std::string db_url,
   self->state.store = std::make_unique<journal_store>(*self->state.db);
   self->state.settings = settings;
   self->set_down_handler([=](caf::down_msg& dm) { drop_subscriber(self, dm.source); });
+  self->state.last_renewal = steady::now();
+  self->send(self, catchup_atom::value);
   return {
     [=](journal_append& a) { return self->state.pending.park(self, std::move(a)); },
     [=](subscribe_request& req) { return subscribe(self, req); },
     [=](flush_atom) { flush(self); },
+    [=](const execution_event& ev) { deliver(self, ev.execution_id, {ev}); },
+    [=](const remote_interest& ri) {
+      if (!ri.bus || ri.execution_id.empty())
+        return;
+      auto who = caf::actor_cast<event_subscriber_actor>(ri.bus);
+      auto& subs = self->state.subscribers[ri.execution_id];
+      auto i = std::find_if(subs.begin(), subs.end(),
+                            [&](auto& s) { return s.remote && s.who == who; });
+      if (i != subs.end()) {
+        i->touched = steady::now();
+        return;
+      }
+      self->monitor(who);
+      subs.push_back(bus_subscription{who, -1, true, steady::now()});
+    },
+    [=](const peer_buses& pb) {
+      std::vector<event_bus_actor> now, added;
+      for (auto& p : pb.buses) {
+        auto bus = caf::actor_cast<event_bus_actor>(p);
+        if (std::find(self->state.peers.begin(), self->state.peers.end(), bus)
+            == self->state.peers.end())
+          added.push_back(bus);
+        now.push_back(bus);
+      }
+      self->state.peers = std::move(now);
+      if (added.empty())
+        return;
+      for (auto& [id, subs] : self->state.subscribers) // a new node may run them
+        if (has_local(subs))
+          announce(self, id, added);
+    },
+    [=](catchup_atom) { on_catchup(self); },
   };
 }
 

@@ -285,7 +285,7 @@ void admit_plan(self_ptr self, admit_request ar, submit_promise rp) {
           run_immediate(self, std::move(ar), rep, rp);
         } else {
           log_submit(ar, rep, "execution admitted");
-          self->send(self->state.peers.supervisor, poll_atom::value);
+          self->send(self->state.peers.membership, poll_atom::value);
           rp.deliver(rep);
         }
       },
@@ -343,7 +343,7 @@ void requeue_admitted(self_ptr self, admit_request ar, dlq_requeue_request req,
             [=](admit_reply& r) mutable {
               submit_reply rep{r.execution_id, r.status, r.plan_hash, r.mode, r.duplicate};
               log_submit(ar, rep, "DLQ entry requeued");
-              self->send(self->state.peers.supervisor, poll_atom::value);
+              self->send(self->state.peers.membership, poll_atom::value);
               dlq_entry_request mark{dlq_op::mark_requeued, tenant, id, r.execution_id};
               self->request(self->state.peers.dlq, std::chrono::seconds(30), mark)
                 .then([=](dlq_entry&) mutable { rp.deliver(rep); },
@@ -405,8 +405,9 @@ void reread_cancel(self_ptr self, const cancel_request& req,
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
-/// Records the request, lets the node holding the execution carry it out (this
-/// node's supervisor is poked at once; others poll), waits for the end, answers the
+/// Records the request, lets the node holding the execution carry it out (every
+/// node's supervisor is poked at once through the membership; a node out of touch
+/// finds it at its next cancellation poll), waits for the end, answers the
 /// state read back then. Repeats record nothing new and answer the same.
 caf::typed_response_promise<cancel_reply> cancel(self_ptr self, const caller& c,
                                                  cancel_request req) {
@@ -444,11 +445,12 @@ void record_cancel(self_ptr self, cancel_request req,
                   [=](caf::error&) mutable { reread_cancel(self, req, rp); });
           return;
         }
+        if (!is_terminal(first.status)) // its owner, on whichever node, looks now
+          self->send(self->state.peers.membership, cancel_atom::value);
         if (is_terminal(first.status) || req.wait_ms == 0) {
           rp.deliver(first);
           return;
         }
-        self->send(self->state.peers.supervisor, cancel_atom::value);
         auto deadline = std::chrono::milliseconds{req.wait_ms + 5000};
         auto answer = [=]() mutable { reread_cancel(self, req, rp); };
         self->request(local_waiter(self), deadline,
@@ -635,13 +637,21 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
                      .then(
                        [=](approve_reply& r) mutable {
                          if (r.status == execution_status::queued) // claim it soon
-                           self->send(self->state.peers.supervisor, poll_atom::value);
+                           self->send(self->state.peers.membership, poll_atom::value);
                          rp.deliver(r);
                        },
                        [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
                  });
       return rp;
     },
+    [=](const credential& cred, cluster_status_request& req) -> caf::result<cluster_status> {
+      auto c = who(self, cred);
+      if (auto err = std::get_if<caf::error>(&c))
+        return std::move(*err);
+      return delegate_in_tenant<cluster_status>(self, std::get<caller>(c), req, "cluster_status",
+                                                permission::view, self->state.peers.membership);
+    },
+    [=](member_hello& h) { return self->delegate(self->state.peers.membership, std::move(h)); },
     [=](drain_atom) { self->state.draining = true; },
   };
 }

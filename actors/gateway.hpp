@@ -12,8 +12,9 @@
 ///   decides duplicates). Immediate executions run on this node and the reply waits
 ///   for their end; background ones are queued and the reply is immediate.
 /// status / wait / subscribe: read through readers, a waiter, the event bus.
-/// cancel: record the request (a reader), poke this node's supervisor, wait for the
-///   execution to end, answer its cancellation state (R-SAFE-6).
+/// cancel: record the request (a reader), poke every node's supervisor (through the
+///   membership), wait for the execution to end, answer its cancellation state (R-SAFE-6).
+/// cluster status / member hello: handed to the membership actor (R-CL-1).
 /// locks: who holds which per-asset lock (the lock-manager).
 #pragma once
 
@@ -27,6 +28,7 @@
 #include "actors/auth_token.hpp"
 #include "actors/plan_codec.hpp"
 #include "actors/waiter.hpp"
+#include "messages/cluster.hpp"
 #include "messages/gateway.hpp"
 #include "messages/store.hpp"
 #include "messages/worker.hpp"
@@ -64,6 +66,7 @@ struct gateway_peers {
   lock_manager_actor locks;           // lock listing
   std::vector<authorizer_actor> authorizers; // RBAC checks (round robin)
   approver_actor approver;            // approve / reject / cancel of waiting executions
+  membership_actor membership;        // cluster: joins, status, where new work runs
 };
 
 struct gateway_state {

@@ -110,7 +110,7 @@ void adopt(self_ptr self, std::vector<stored_execution>& batch, steady::time_poi
 
 void claim(self_ptr self) {
   auto& st = self->state;
-  if (st.draining)
+  if (st.draining || st.isolated)
     return;
   auto free = st.settings.capacity - st.background_running();
   if (free <= 0)
@@ -528,6 +528,12 @@ worker_supervisor(self_ptr self, supervisor_settings settings, supervisor_peers 
     [=](const execution_done& d) { done(self, d); },
     [=](poll_atom) { claim(self); },
     [=](cancel_atom) { poll_cancels(self); },
+    [=](load_atom) { return self->state.background_running(); },
+    [=](isolated_atom, bool isolated) {
+      self->state.isolated = isolated;
+      if (!isolated)
+        claim(self);
+    },
     [=](drain_atom) { return drain(self); },
     [=](const execution_released& r) { released(self, r); },
     [=](caf::tick_atom) {

@@ -89,6 +89,7 @@ struct supervisor_state {
   std::map<std::string, caf::typed_response_promise<execution_done>> waiting;
   bool claiming = false;
   bool draining = false;
+  bool isolated = false; // no peer and no database (the membership says): no claims
   std::optional<caf::typed_response_promise<drained>> drain_promise;
   drained drain_result;
   std::vector<lease_ref> released; // handed back by draining children

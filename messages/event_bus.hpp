@@ -18,6 +18,7 @@
 namespace stagee {
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
 
 /// One FSM transition to make durable: the snapshot after it, the step rows it
 /// changed, captured outputs and its events. Applied only if the execution's last
@@ -59,12 +60,45 @@ typename Inspector::result_type inspect(Inspector& f, journal_committed& x) {
            x.cancel_requested_by, x.cancel_reason, x.rbac_denied, x.approval_needed);
 }
 
+/// Node to node (R-CL-4): the sending node's bus has subscribers for this execution;
+/// whichever node commits its events forwards them there. Renewed while the
+/// subscription lasts; forgotten after the execution ends, the sender's bus goes
+/// away, or the interest is not renewed in time.
+struct remote_interest {
+  std::string execution_id;
+  caf::strong_actor_ptr bus; // the interested event_bus_actor
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_interest& x) {
+  return f(caf::meta::type_name("remote_interest"), x.execution_id, x.bus);
+}
+
+/// From the membership: the event buses of the peers connected now.
+struct peer_buses {
+  std::vector<caf::strong_actor_ptr> buses;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_buses& x) {
+  return f(caf::meta::type_name("peer_buses"), x.buses);
+}
+
 using event_bus_actor = caf::typed_actor<
   // Durably append a transition; replies after COMMIT.
   caf::replies_to<journal_append>::with<journal_committed>,
   // Replay stored events after a seq, then forward live ones.
   caf::replies_to<subscribe_request>::with<subscribed>,
   // Internal: the bus sends this to itself to close a batch.
-  caf::reacts_to<flush_atom>>;
+  caf::reacts_to<flush_atom>,
+  // From a peer's bus: an event committed there, for our subscribers (in order,
+  // gaps filled from the journal).
+  caf::reacts_to<execution_event>,
+  // From a peer's bus: forward the events of this execution there.
+  caf::reacts_to<remote_interest>,
+  // From the membership: who to tell about our subscriptions.
+  caf::reacts_to<peer_buses>,
+  // Internal timer: catch idle subscriptions up from the journal, renew interests.
+  caf::reacts_to<catchup_atom>>;
 
 } // namespace stagee

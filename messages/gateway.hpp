@@ -13,6 +13,7 @@
 
 #include "messages/approvals.hpp"
 #include "messages/auth.hpp"
+#include "messages/cluster.hpp"
 #include "messages/dlq.hpp"
 #include "messages/execution.hpp"
 #include "messages/locks.hpp"
@@ -205,6 +206,11 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<credential, locks_request>::with<lock_list>,
   // Approve or reject an execution waiting for approval (R-SAFE-8).
   caf::replies_to<credential, approve_request>::with<approve_reply>,
+  // Cluster members as this node sees them (R-CL-1).
+  caf::replies_to<credential, cluster_status_request>::with<cluster_status>,
+  // Node to node (no credential: node links are authenticated by TLS, see
+  // docs/cluster.md): a node joins or gossips; handed to the membership actor.
+  caf::replies_to<member_hello>::with<member_hello>,
   // Node shutting down: refuse new submits with shutting_down.
   caf::reacts_to<caf::atom_constant<caf::atom("drain")>>>;
 

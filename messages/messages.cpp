@@ -240,6 +240,14 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<approve_reply>(cfg, "stagee::approve_reply");
   add<resolve_secrets>(cfg, "stagee::resolve_secrets");
   add<resolved_secrets>(cfg, "stagee::resolved_secrets");
+  add<member_hello>(cfg, "stagee::member_hello");
+  add<member_leaving>(cfg, "stagee::member_leaving");
+  add<cluster_status_request>(cfg, "stagee::cluster_status_request");
+  add<cluster_status>(cfg, "stagee::cluster_status");
+  add<member_heartbeat>(cfg, "stagee::member_heartbeat");
+  add<member_rows>(cfg, "stagee::member_rows");
+  add<remote_interest>(cfg, "stagee::remote_interest");
+  add<peer_buses>(cfg, "stagee::peer_buses");
   cfg.add_error_category(caf::atom("stagee"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            auto s = "stagee_error(" + to_string(static_cast<stagee_errc>(code));

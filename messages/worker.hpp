@@ -20,6 +20,8 @@ using poll_atom = caf::atom_constant<caf::atom("poll")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using isolated_atom = caf::atom_constant<caf::atom("isolated")>;
 
 /// Run an admitted immediate execution on this node; the reply comes when it is
 /// terminal.
@@ -103,6 +105,11 @@ using worker_supervisor_actor = caf::typed_actor<
   caf::reacts_to<execution_released>,
   // Cancellations were requested: look for them now (also on a timer).
   caf::reacts_to<cancel_atom>,
+  // Background executions running now (the membership gossips it).
+  caf::replies_to<load_atom>::with<int32_t>,
+  // The membership found this node cut off from every peer and the database:
+  // stop claiming (true) or resume (false).
+  caf::reacts_to<isolated_atom, bool>,
   // Internal timer: periodic claim and lease renewal.
   caf::reacts_to<caf::tick_atom>>;
 

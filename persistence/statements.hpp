@@ -73,7 +73,14 @@ constexpr const char* approval_step_approved = "approval_step_approved";
 constexpr const char* approval_policies_list = "approval_policies_list";
 constexpr const char* approval_policy_set = "approval_policy_set";
 
-constexpr std::array<const char*, 62> all{
+constexpr const char* member_upsert = "member_upsert";
+constexpr const char* member_list = "member_list";
+constexpr const char* member_holdings = "member_holdings";
+constexpr const char* member_declare_dead = "member_declare_dead";
+constexpr const char* member_free_leases = "member_free_leases";
+constexpr const char* member_free_locks = "member_free_locks";
+
+constexpr std::array<const char*, 68> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -136,6 +143,12 @@ constexpr std::array<const char*, 62> all{
   approval_step_approved,
   approval_policies_list,
   approval_policy_set,
+  member_upsert,
+  member_list,
+  member_holdings,
+  member_declare_dead,
+  member_free_leases,
+  member_free_locks,
 };
 
 } // namespace stagee::stmt

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -38,9 +39,7 @@ struct client_system {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   client_system() {
-    add_stagee_types(cfg);
-    cfg.load<caf::io::middleman>();
-    cfg.set("scheduler.max-threads", 2);
+    configure_client(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
   }
 };
@@ -116,6 +115,15 @@ caf::expected<std::string> read_plan(const std::string& path) {
 }
 
 } // namespace
+
+void configure_client(caf::actor_system_config& cfg) {
+  add_stagee_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("scheduler.max-threads", 2);
+  // Nodes drop links that stay silent past their --link-timeout-ms (at least
+  // 500 ms): heartbeats keep an idle client (wait --follow) connected.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{100}});
+}
 
 caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport) {
   auto colon = hostport.rfind(':');
@@ -209,56 +217,120 @@ int run_locks(const client_options& c, const locks_request& req) {
   return round_trip<lock_list>(c, req, quick_resend_ms);
 }
 
+int run_cluster_status(const client_options& c) {
+  return round_trip<cluster_status>(c, cluster_status_request{}, quick_resend_ms);
+}
+
 int run_status(const client_options& c, const std::string& execution_id) {
   return round_trip<status_reply>(c, status_request{"", execution_id}, quick_resend_ms);
 }
 
-int run_wait(const client_options& c, const std::string& execution_id, bool follow) {
+namespace {
+
+/// The gateways a follow may use: --gateway A[,B...], tried in turn.
+std::vector<std::string> gateway_list(const std::string& spec) {
+  std::vector<std::string> out;
+  std::stringstream in{spec};
+  for (std::string g; std::getline(in, g, ',');)
+    if (!g.empty())
+      out.push_back(g);
+  return out;
+}
+
+/// `wait --follow`: prints events after after_seq as JSON lines, in seq order, then
+/// the final status. If the gateway's node goes away, reconnects (to the same or
+/// the next gateway of the list) and resumes after the last seq printed (R-CL-4).
+int follow_events(const client_options& c, const std::string& execution_id, int64_t after_seq) {
+  using steady = std::chrono::steady_clock;
+  auto deadline = steady::now() + std::chrono::milliseconds{c.timeout_ms};
+  auto gateways = gateway_list(c.gateway);
+  if (gateways.empty())
+    return fail(error_json("invalid_request", "--gateway must be HOST:PORT[,HOST:PORT...]",
+                           "gateway"),
+                exit_unreachable);
+  client_system cs;
+  caf::scoped_actor self{*cs.sys};
+  auto last = after_seq;
+  caf::error last_error;
+  for (size_t attempt = 0; steady::now() < deadline; ++attempt) {
+    if (attempt > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds{std::min<size_t>(attempt, 10) * 100});
+    auto& addr = gateways[attempt % gateways.size()];
+    auto gw = connect_gateway(*cs.sys, addr);
+    if (!gw) {
+      last_error = gw.error();
+      continue;
+    }
+    self->monitor(*gw);
+    subscribe_request sub{"", execution_id, last, caf::actor_cast<event_subscriber_actor>(self)};
+    bool subscribed_ok = false;
+    self->request(*gw, std::chrono::seconds(30), c.cred, std::move(sub))
+      .receive([&](subscribed&) { subscribed_ok = true; },
+               [&](caf::error& err) { last_error = err; });
+    if (!subscribed_ok) {
+      if (last_error == caf::sec::request_timeout || last_error == caf::sec::cannot_connect_to_node)
+        continue; // the node went away meanwhile
+      return fail(error_json(last_error), exit_rejected);
+    }
+    if (attempt > 0)
+      std::cerr << "stagee: following again through " << addr << " after seq " << last
+                << std::endl;
+    // Events until the terminal one, the deadline, or the link going down.
+    bool done = false, lost = false;
+    int quiet = 0;
+    while (!done && !lost && steady::now() < deadline) {
+      self->receive(
+        [&](execution_event& ev) {
+          if (ev.seq <= last && ev.seq > 0)
+            return; // a resubscription replays from last: nothing twice
+          print(to_json(ev));
+          last = std::max(last, ev.seq);
+          done = is_terminal(ev.status);
+          quiet = 0;
+        },
+        [&](caf::down_msg& dm) {
+          if (dm.source == gw->address())
+            lost = true;
+        },
+        caf::after(std::chrono::milliseconds{500}) >> [&] {
+          // Belt and braces: an execution that ended without a last event reaching
+          // us (the node's bus catches up from the journal every second anyway).
+          if (++quiet % 6 != 0)
+            return;
+          self->request(*gw, std::chrono::seconds(10), c.cred, status_request{"", execution_id})
+            .receive([&](status_reply& rep) { done = is_terminal(rep.status); },
+                     [](caf::error&) {});
+        });
+    }
+    if (lost) {
+      std::cerr << "stagee: lost the link to " << addr << "; reconnecting" << std::endl;
+      last_error = caf::make_error(caf::sec::cannot_connect_to_node,
+                                   "lost the link to " + addr);
+      continue;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+    int rc = 0;
+    self->request(*gw, std::chrono::milliseconds{std::max<int64_t>(left.count(), 0) + reply_margin_ms},
+                  c.cred, wait_request{"", execution_id, std::max<int64_t>(left.count(), 0)})
+      .receive([&](status_reply& rep) { print(to_json(rep)); },
+               [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
+    return rc;
+  }
+  return unreachable(last_error ? last_error
+                                : caf::make_error(caf::sec::request_timeout, "no gateway answered"));
+}
+
+} // namespace
+
+int run_wait(const client_options& c, const std::string& execution_id, bool follow,
+             int64_t after_seq) {
   if (!follow) {
     // The gateway answers deadline_exceeded at timeout_ms; give the reply time to arrive.
     auto rt = c;
     rt.timeout_ms = c.timeout_ms + reply_margin_ms;
     return round_trip<status_reply>(rt, wait_request{"", execution_id, c.timeout_ms});
   }
-  client_system cs;
-  auto gw = connect_gateway(*cs.sys, c.gateway);
-  if (!gw)
-    return unreachable(gw.error());
-  caf::scoped_actor self{*cs.sys};
-  subscribe_request sub{"", execution_id, 0, caf::actor_cast<event_subscriber_actor>(self)};
-  int rc = 0;
-  self->request(*gw, std::chrono::seconds(30), c.cred, std::move(sub))
-    .receive([](subscribed&) {}, [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
-  if (rc != 0)
-    return rc;
-  // Print events until the terminal one (or the deadline), then the final status.
-  // Events of an execution running on another node do not reach this node's bus
-  // (yet): after two quiet seconds, ask for the status instead.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{c.timeout_ms};
-  bool done = false;
-  int quiet = 0;
-  while (!done && std::chrono::steady_clock::now() < deadline) {
-    self->receive(
-      [&](execution_event& ev) {
-        print(to_json(ev));
-        done = is_terminal(ev.status);
-        quiet = 0;
-      },
-      caf::after(std::chrono::milliseconds{500}) >> [&] {
-        if (++quiet % 4 != 0)
-          return;
-        self->request(*gw, std::chrono::seconds(10), c.cred, status_request{"", execution_id})
-          .receive([&](status_reply& rep) { done = is_terminal(rep.status); },
-                   [](caf::error&) {});
-      });
-  }
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-    deadline - std::chrono::steady_clock::now());
-  self->request(*gw, std::chrono::milliseconds{std::max<int64_t>(left.count(), 0) + reply_margin_ms},
-                c.cred, wait_request{"", execution_id, std::max<int64_t>(left.count(), 0)})
-    .receive([&](status_reply& rep) { print(to_json(rep)); },
-             [&](caf::error& err) { rc = fail(error_json(err), exit_rejected); });
-  return rc;
+  return follow_events(c, execution_id, after_seq);
 }
 
 } // namespace stagee

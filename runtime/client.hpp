@@ -29,14 +29,21 @@ struct submit_options {
   std::string plan_file;         // "-" reads stdin
 };
 
+/// Client side of the CAF link: message types, middleman, heartbeats (a node drops
+/// a silent link). Every program that talks to a gateway starts from this.
+void configure_client(caf::actor_system_config& cfg);
+
 /// Connects to a gateway at HOST:PORT (blocking; call it from main, not an actor).
 /// Errors name the problem: bad address, or the node cannot be reached.
 caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport);
 
 int run_submit(const client_options& c, const submit_options& s);
 int run_status(const client_options& c, const std::string& execution_id);
-/// --follow prints each event as a JSON line before the final status.
-int run_wait(const client_options& c, const std::string& execution_id, bool follow);
+/// --follow prints each event after after_seq as a JSON line before the final
+/// status; c.gateway may then list several gateways (A,B,...) to resume through
+/// when the link to one is lost.
+int run_wait(const client_options& c, const std::string& execution_id, bool follow,
+             int64_t after_seq = 0);
 
 /// `stagee cancel`: exit 0 once the execution is cancelled; 1 when it ended
 /// otherwise or has not ended within the wait (the JSON says which).
@@ -47,6 +54,9 @@ int run_decide(const client_options& c, const approve_request& req);
 
 /// `stagee locks`.
 int run_locks(const client_options& c, const locks_request& req);
+
+/// `stagee cluster status`: members as the node at --gateway sees them.
+int run_cluster_status(const client_options& c);
 
 /// `stagee dlq list|show|archive|summary|requeue`.
 int run_dlq_list(const client_options& c, const dlq_list_request& req);

@@ -83,6 +83,24 @@ json to_json(const lock_list& l) {
   return json{{"locks", locks}};
 }
 
+json to_json(const cluster_status& s) {
+  json members = json::array();
+  for (auto& m : s.members)
+    members.push_back(json{{"name", m.name},
+                           {"state", m.state},
+                           {"link", m.link},
+                           {"address", m.address},
+                           {"node_id", m.node_id},
+                           {"capacity", m.capacity},
+                           {"load", m.load},
+                           {"leases_held", m.leases_held},
+                           {"locks_held", m.locks_held},
+                           {"started_at", m.started_at},
+                           {"last_seen_ms", m.last_seen_ms},
+                           {"tls", m.tls}});
+  return json{{"node", s.node}, {"members", members}};
+}
+
 json to_json(const execution_event& ev) {
   json j{{"event", to_string(ev.kind)}, {"execution_id", ev.execution_id},
          {"seq", ev.seq},               {"status", to_string(ev.status)},

@@ -17,6 +17,7 @@ nlohmann::json to_json(const dlq_summary& s);
 nlohmann::json to_json(const cancel_reply& r);
 nlohmann::json to_json(const lock_list& l);
 nlohmann::json to_json(const approve_reply& r);
+nlohmann::json to_json(const cluster_status& s);
 /// {"error":{"code","message","field"?}}
 nlohmann::json error_json(const caf::error& err);
 nlohmann::json error_json(const std::string& code, const std::string& message,

@@ -1,6 +1,7 @@
 /// `stagee`: one binary, several subcommands (see `stagee help`).
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 
 #include <CLI/CLI.hpp>
 
@@ -152,6 +153,23 @@ int main(int argc, char** argv) {
                        "AES-256 key (64 hex, mode 0600) that opens the secret store's values");
   node_cmd->add_option("--secret-dir", node.secret_dir,
                        "directory of mounted secret files, DIR/TENANT/NAME");
+  node_cmd->add_option("--seeds", node.seeds,
+                       "other nodes to join through, HOST:PORT of their gateway ports")
+    ->delimiter(',');
+  node_cmd->add_option("--advertise", node.advertise,
+                       "HOST:PORT other nodes reach this one at (default: --bind and the port)");
+  node_cmd->add_option("--heartbeat-ms", node.heartbeat_ms,
+                       "CAF heartbeat interval on every link")
+    ->capture_default_str()->check(CLI::Range(int64_t{100}, int64_t{60000}));
+  node_cmd->add_option("--link-timeout-ms", node.link_timeout_ms,
+                       "a link silent this long is dropped: its peer is down")
+    ->capture_default_str()->check(CLI::Range(int64_t{500}, int64_t{600000}));
+  node_cmd->add_option("--gossip-ms", node.gossip_ms,
+                       "hello to every peer and database heartbeat, this often")
+    ->capture_default_str()->check(CLI::Range(int64_t{50}, int64_t{60000}));
+  node_cmd->add_option("--member-stale-ms", node.member_stale_ms,
+                       "a member without a database heartbeat this long may be declared dead")
+    ->capture_default_str()->check(CLI::Range(int64_t{100}, int64_t{600000}));
 
   client_options client;
   submit_options sub;
@@ -171,10 +189,16 @@ int main(int argc, char** argv) {
   bool follow = false;
   int64_t wait_s = 60;
   auto wait_cmd = app.add_subcommand("wait", "wait until an execution is terminal");
-  wait_cmd->add_option("--gateway", client.gateway, "gateway address HOST:PORT")->required();
+  int64_t after_seq = 0;
+  wait_cmd->add_option("--gateway", client.gateway,
+                       "gateway address HOST:PORT (--follow: HOST:PORT[,HOST:PORT...] to "
+                       "resume through when one goes away)")
+    ->required();
   add_credential_options(wait_cmd, client);
   wait_cmd->add_option("--timeout", wait_s, "seconds to wait")->capture_default_str();
   wait_cmd->add_flag("--follow", follow, "print every event as a JSON line first");
+  wait_cmd->add_option("--after-seq", after_seq, "--follow: only events after this seq (resume)")
+    ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()));
   wait_cmd->add_option("execution_id", execution_id, "execution id")->required();
 
   auto dlq_cmd = app.add_subcommand("dlq", "inspect and act on the dead-letter queue");
@@ -242,6 +266,12 @@ int main(int argc, char** argv) {
   policy_set_cmd->add_option("--level", apol.level, "0..3")->required()->check(CLI::Range(0, 3));
 
   locks_request locks_req;
+  auto cluster_cmd = app.add_subcommand("cluster", "the cluster as one node sees it");
+  cluster_cmd->require_subcommand(1);
+  auto cluster_status_cmd = cluster_cmd->add_subcommand(
+    "status", "members: state, link, load, leases and locks held");
+  add_client_options(cluster_status_cmd, client);
+
   auto locks_cmd = app.add_subcommand("locks", "per-asset locks held now: holder, since, fence, expiry");
   add_client_options(locks_cmd, client);
   locks_cmd->add_option("--target", locks_req.target, "only this target");
@@ -372,7 +402,7 @@ int main(int argc, char** argv) {
     return run_status(client, execution_id);
   if (*wait_cmd) {
     client.timeout_ms = wait_s * 1000;
-    return run_wait(client, execution_id, follow);
+    return run_wait(client, execution_id, follow, after_seq);
   }
   if (*migrate_cmd)
     return run_migrate(db_url);
@@ -396,6 +426,8 @@ int main(int argc, char** argv) {
     return run_cancel(client, cancel_req);
   if (*locks_cmd)
     return run_locks(client, locks_req);
+  if (*cluster_status_cmd)
+    return run_cluster_status(client);
   if (*approve_cmd || *reject_cmd) {
     decide_req.kind = *approve_cmd ? decision::approve : decision::reject;
     return run_decide(client, decide_req);

@@ -1,8 +1,10 @@
 #include "runtime/node.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <variant>
@@ -20,6 +22,8 @@
 #include "actors/event_bus.hpp"
 #include "actors/gateway.hpp"
 #include "actors/lock_manager.hpp"
+#include "actors/member_recorder.hpp"
+#include "actors/membership.hpp"
 #include "actors/plan_codec.hpp"
 #include "actors/queue_claimer.hpp"
 #include "actors/reader.hpp"
@@ -29,6 +33,7 @@
 #include "actors/worker_supervisor.hpp"
 #include "config/logging.hpp"
 #include "messages/type_ids.hpp"
+#include "persistence/member_store.hpp"
 #include "persistence/migrator.hpp"
 #include "persistence/read_store.hpp"
 #include "runtime/embedded_pg.hpp"
@@ -90,10 +95,14 @@ struct actor_tree {
   std::vector<authorizer_actor> authorizers;
   secret_resolver_actor secrets;
   approver_actor approver;
+  member_recorder_actor recorder;
+  membership_actor members;
 
   void stop_all() {
     auto reason = caf::exit_reason::user_shutdown;
     caf::anon_send_exit(gateway, reason);
+    caf::anon_send_exit(members, reason);
+    caf::anon_send_exit(recorder, reason);
     caf::anon_send_exit(supervisor, reason);
     caf::anon_send_exit(admission, reason);
     caf::anon_send_exit(queue, reason);
@@ -147,6 +156,16 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
                            supervisor_peers{t.bus, t.queue, t.leases, t.readers.front(), t.locks,
                                             t.timeouts, t.secrets});
   t.approver = sys.spawn<caf::detached>(approver, o.node_name, url);
+  t.recorder = sys.spawn<caf::detached>(member_recorder, url);
+  membership_settings ms;
+  ms.node = o.node_name;
+  ms.capacity = o.capacity;
+  ms.seeds = o.seeds;
+  ms.gossip_ms = o.gossip_ms;
+  ms.stale_ms = o.member_stale_ms;
+  t.members = sys.spawn(membership, ms,
+                        membership_peers{t.supervisor, t.bus, t.recorder,
+                                         sys.middleman().actor_handle()});
   for (int i = 0; i < std::max(1, o.authorizers); ++i)
     t.authorizers.push_back(sys.spawn<caf::detached>(authorizer, o.node_name, url));
   gateway_settings gs;
@@ -156,7 +175,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   gs.lease = ss.lease;
   t.gateway = sys.spawn(gateway, gs,
                         gateway_peers{t.admission, t.readers, t.bus, t.supervisor, t.dlq, t.locks,
-                                      t.authorizers, t.approver});
+                                      t.authorizers, t.approver, t.members});
   return t;
 }
 
@@ -223,11 +242,102 @@ std::variant<secret_sources, std::string> make_secret_sources(const node_options
   return src;
 }
 
+/// Cluster options that cannot work together; empty when fine.
+std::string check_cluster_options(const node_options& o) {
+  if (o.link_timeout_ms < 2 * o.heartbeat_ms)
+    return "--link-timeout-ms must be at least twice --heartbeat-ms (a healthy but idle "
+           "link would be dropped between two heartbeats)";
+  if (o.member_stale_ms < 2 * o.gossip_ms)
+    return "--member-stale-ms must be at least twice --gossip-ms (a live member's row would "
+           "look stale between two heartbeats)";
+  for (auto& seed : o.seeds) {
+    std::string host;
+    uint16_t port = 0;
+    if (!split_host_port(seed, host, port))
+      return "--seeds takes HOST:PORT[,HOST:PORT...]; '" + seed + "' is not one";
+  }
+  if (!o.advertise.empty()) {
+    std::string host;
+    uint16_t port = 0;
+    if (!split_host_port(o.advertise, host, port))
+      return "--advertise takes HOST:PORT; '" + o.advertise + "' is not one";
+  }
+  return {};
+}
+
+/// What peers dial to reach us: --advertise, else the bound address and port (the
+/// host name when bound to every interface).
+std::string advertised_address(const node_options& o, uint16_t port) {
+  if (!o.advertise.empty())
+    return o.advertise;
+  auto host = o.bind;
+  if (host.empty() || host == "0.0.0.0" || host == "::") {
+    char name[256] = {0};
+    gethostname(name, sizeof name - 1);
+    host = name;
+  }
+  return host + ":" + std::to_string(port);
+}
+
+/// Leases are owned by node name, so two live processes must never share one. A
+/// fresh row under our name from another process means it is (or just was) alive:
+/// wait until its heartbeat goes stale, or give up. A stale row is our previous
+/// incarnation (killed or frozen): free its leases and locks now (fencing refuses
+/// its writes should it wake up), instead of waiting for them to expire.
+bool claim_node_name(const std::string& url, const node_options& o, const std::string& node_id) {
+  db_session db{url};
+  member_store store{db};
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::milliseconds{o.member_stale_ms + 2 * o.gossip_ms};
+  bool announced = false;
+  for (;;) {
+    auto rows = store.list(false);
+    if (!rows) {
+      logging::write(lg(), spdlog::level::critical, "cannot read cluster members",
+                     {{"node", o.node_name}, {"error", describe(rows.error()).message}});
+      return false;
+    }
+    auto it = std::find_if(rows->begin(), rows->end(),
+                           [&](const member_row& r) { return r.name == o.node_name; });
+    if (it == rows->end() || it->node_id == node_id)
+      return true;
+    auto live = (it->state == "up" || it->state == "draining")
+                && it->last_seen_ms < o.member_stale_ms;
+    if (!live) {
+      auto freed = store.declare_dead(o.node_name, o.member_stale_ms, o.node_name);
+      if (freed && !freed->empty() && (freed->front().leases_freed > 0 || freed->front().locks_freed > 0))
+        logging::write(lg(), spdlog::level::warn,
+                       "freed the leases and locks of this node's previous run",
+                       {{"node", o.node_name}, {"previous_node_id", it->node_id},
+                        {"leases_freed", freed->front().leases_freed},
+                        {"locks_freed", freed->front().locks_freed}});
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      logging::write(lg(), spdlog::level::critical,
+                     "node name in use by a running node; give each node its own --node-name",
+                     {{"node", o.node_name}, {"other_node_id", it->node_id},
+                      {"other_address", it->address}, {"last_seen_ms", it->last_seen_ms}});
+      return false;
+    }
+    if (!std::exchange(announced, true))
+      logging::write(lg(), spdlog::level::info,
+                     "another process used this node name moments ago; waiting for its "
+                     "heartbeat to go stale",
+                     {{"node", o.node_name}, {"other_node_id", it->node_id},
+                      {"other_address", it->address}});
+    std::this_thread::sleep_for(std::chrono::milliseconds{std::max<int64_t>(o.gossip_ms / 2, 50)});
+  }
+}
+
 /// Graceful shutdown (R-Q-6): refuse new submits, stop claiming, let running step
 /// runs finish within the grace period and hand the rest back to the queue.
 void drain(caf::actor_system& sys, actor_tree& tree, int64_t grace_ms) {
   caf::anon_send(tree.gateway, drain_atom::value);
   caf::scoped_actor self{sys};
+  // Peers stop sending work here and will not mistake our exit for a crash.
+  self->request(tree.members, std::chrono::seconds(6), drain_atom::value)
+    .receive([](bool) {}, [](caf::error&) {});
   self->request(tree.supervisor, std::chrono::milliseconds{grace_ms}, drain_atom::value)
     .receive(
       [&](drained& d) {
@@ -264,6 +374,53 @@ sigset_t block_shutdown_signals() {
   return set;
 }
 
+/// Runs the node's actors until SIGTERM/SIGINT, then drains and stops them.
+int serve(caf::actor_system& sys, const node_options& o, const std::string& url,
+          std::map<std::string, timeout_policy> policies, gateway_auth auth,
+          secret_sources secret_src, sigset_t signals, const std::function<void()>& stop_pg) {
+  if (!claim_node_name(url, o, to_string(sys.node())))
+    return 1;
+  auto tree = spawn_tree(sys, o, url, std::move(policies), std::move(auth),
+                         std::move(secret_src));
+  auto port = sys.middleman().publish(tree.gateway, o.port, o.bind.c_str(), true);
+  if (!port) {
+    logging::write(lg(), spdlog::level::critical, "cannot listen for the gateway",
+                   {{"port", o.port}, {"bind", o.bind},
+                    {"error", sys.render(port.error())},
+                    {"hint", "pick another --port or use --port 0"}});
+    tree.stop_all();
+    return 1;
+  }
+  logging::write(lg(), spdlog::level::info, "node ready",
+                 {{"node", o.node_name}, {"port", *port}, {"worker_id", o.node_name},
+                  {"capacity", o.capacity}});
+  caf::anon_send(tree.members, caf::put_atom::value, advertised_address(o, *port));
+  print_ready(o, *port, url);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  logging::write(lg(), spdlog::level::info, "shutting down",
+                 {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  drain(sys, tree, o.shutdown_grace_ms);
+  sys.middleman().unpublish(tree.gateway, *port);
+  tree.stop_all();
+  // The actor system's destructor waits for every actor. Everything durable is
+  // in PostgreSQL by now (drained), so an actor that does not stop (a waiter with
+  // a long deadline, a reply that never comes) must not keep the process alive:
+  // after 5 s say which situation this is and exit anyway.
+  std::thread([stop_pg, name = o.node_name] {
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    if (actors_stopped().load())
+      return; // normal: run_node is past the actor system (stop_pg is its job)
+    logging::write(lg(), spdlog::level::critical,
+                   "actors still running 5 s after shutdown; exiting without them "
+                   "(state is in PostgreSQL; report this with the log)",
+                   {{"node", name}});
+    stop_pg();
+    std::_Exit(0);
+  }).detach();
+  return 0;
+}
+
 } // namespace
 
 int run_migrate(const std::string& url) {
@@ -290,6 +447,10 @@ int run_node(node_options o) {
     logging::write(lg(), spdlog::level::critical, "invalid --node-name",
                    {{"node", o.node_name},
                     {"hint", "use 1..100 characters of [A-Za-z0-9._@:-], starting alphanumeric"}});
+    return 1;
+  }
+  if (auto err = check_cluster_options(o); !err.empty()) {
+    logging::write(lg(), spdlog::level::critical, "invalid cluster options", {{"error", err}});
     return 1;
   }
   auto auth = make_auth(o);
@@ -342,46 +503,13 @@ int run_node(node_options o) {
     auto threads = o.scheduler_threads > 0 ? o.scheduler_threads
                                            : static_cast<int32_t>(std::thread::hardware_concurrency());
     cfg.set("scheduler.max-threads", std::max(threads, 1));
+    // Off by default in CAF 0.17: without them a frozen peer is never noticed.
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{o.heartbeat_ms}});
+    cfg.set("middleman.connection-timeout",
+            caf::timespan{std::chrono::milliseconds{o.link_timeout_ms}});
     caf::actor_system sys{cfg};
-    auto tree = spawn_tree(sys, o, url, std::move(*policies),
-                           std::get<gateway_auth>(std::move(auth)),
-                           std::get<secret_sources>(std::move(secret_src)));
-    auto port = sys.middleman().publish(tree.gateway, o.port, o.bind.c_str(), true);
-    if (!port) {
-      logging::write(lg(), spdlog::level::critical, "cannot listen for the gateway",
-                     {{"port", o.port}, {"bind", o.bind},
-                      {"error", sys.render(port.error())},
-                      {"hint", "pick another --port or use --port 0"}});
-      tree.stop_all();
-      rc = 1;
-    } else {
-      logging::write(lg(), spdlog::level::info, "node ready",
-                     {{"node", o.node_name}, {"port", *port}, {"worker_id", o.node_name},
-                      {"capacity", o.capacity}});
-      print_ready(o, *port, url);
-      int sig = 0;
-      sigwait(&signals, &sig);
-      logging::write(lg(), spdlog::level::info, "shutting down",
-                     {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      drain(sys, tree, o.shutdown_grace_ms);
-      sys.middleman().unpublish(tree.gateway, *port);
-      tree.stop_all();
-      // The actor system's destructor waits for every actor. Everything durable is
-      // in PostgreSQL by now (drained), so an actor that does not stop (a waiter with
-      // a long deadline, a reply that never comes) must not keep the process alive:
-      // after 5 s say which situation this is and exit anyway.
-      std::thread([&stop_pg, name = o.node_name] {
-        std::this_thread::sleep_for(std::chrono::seconds(5));
-        if (actors_stopped().load())
-          return; // normal: run_node is past the actor system (stop_pg is its job)
-        logging::write(lg(), spdlog::level::critical,
-                       "actors still running 5 s after shutdown; exiting without them "
-                       "(state is in PostgreSQL; report this with the log)",
-                       {{"node", name}});
-        stop_pg();
-        std::_Exit(0);
-      }).detach();
-    }
+    rc = serve(sys, o, url, std::move(*policies), std::get<gateway_auth>(std::move(auth)),
+               std::get<secret_sources>(std::move(secret_src)), signals, stop_pg);
   }
   actors_stopped() = true;
   stop_pg();

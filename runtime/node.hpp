@@ -9,6 +9,7 @@
 ///        ├─ authorizers x2 (detached: RBAC checks, audit of refusals)
 ///        ├─ secret-resolver (detached: store + directory, just before a step)
 ///        ├─ queue-claimers x3 (detached: claims, renewals, maintenance)
+///        ├─ membership ── member-recorder (detached: cluster_members rows)
 ///        └─ reaper, DLQ keeper
 #pragma once
 
@@ -50,6 +51,13 @@ struct node_options {
   // mounted secret files (DIR/TENANT/NAME). Either may be empty.
   std::string secret_key_file;
   std::string secret_dir;
+  // Cluster (R-CL-1..3, docs/cluster.md).
+  std::vector<std::string> seeds;   // HOST:PORT of other nodes' gateway ports
+  std::string advertise;            // HOST:PORT peers reach us at; default bind:port
+  int64_t heartbeat_ms = 500;       // CAF middleman heartbeat interval (every link)
+  int64_t link_timeout_ms = 3000;   // CAF connection timeout: a silent link is dropped
+  int64_t gossip_ms = 1000;         // hello to every peer and database heartbeat
+  int64_t member_stale_ms = 3000;   // a member whose row is older is stale (may be dead)
 };
 
 /// Runs a node until SIGTERM/SIGINT; returns the process exit code. Prints one

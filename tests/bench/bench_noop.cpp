@@ -347,9 +347,7 @@ int main(int argc, char** argv) {
   }
 
   caf::actor_system_config cfg;
-  add_stagee_types(cfg);
-  cfg.load<caf::io::middleman>();
-  cfg.set("scheduler.max-threads", 2);
+  configure_client(cfg);
   caf::actor_system sys{cfg};
   auto gw = connect_gateway(sys, o.gateway);
   if (!gw) {

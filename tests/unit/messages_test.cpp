@@ -213,6 +213,28 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
              "stagee::approve_reply");
   round_trip(resolve_secrets{"t", "e", {"db-password", "api"}}, "stagee::resolve_secrets");
   round_trip(resolved_secrets{{{"db-password", "not-a-real-value"}}}, "stagee::resolved_secrets");
+  member_info mi;
+  mi.name = "n1";
+  mi.node_id = "ABC#12";
+  mi.address = "127.0.0.1:4000";
+  mi.capacity = 8;
+  mi.load = 3;
+  mi.started_at_ms = 1764633600000;
+  mi.state = "draining";
+  mi.tls = true;
+  round_trip(member_hello{mi, {"127.0.0.1:4001", "host-b:4002"}}, "stagee::member_hello");
+  round_trip(member_leaving{"n1", "ABC#12"}, "stagee::member_leaving");
+  round_trip(cluster_status_request{"t"}, "stagee::cluster_status_request");
+  round_trip(cluster_status{"n1", {member_status{"n2", "D#1", "h:1", "down", "down", 4, 2, 7, 1,
+                                                 "2026-12-02T10:00:00.000Z", 1500, true}}},
+             "stagee::cluster_status");
+  round_trip(member_heartbeat{mi, {"n2", "n3"}, 3000, true}, "stagee::member_heartbeat");
+  round_trip(member_rows{{member_row{"n2", "D#1", "h:1", "dead", 4, 2, "2026-12-02T10:00:00.000Z",
+                                     5000, false, 3, 1}},
+                         {member_expired{"n2", 3, 1}}},
+             "stagee::member_rows");
+  round_trip(remote_interest{"e", nullptr}, "stagee::remote_interest");
+  round_trip(peer_buses{{nullptr}}, "stagee::peer_buses");
   // Every registered type was checked, and nothing was checked that is not registered.
   std::set<std::string> registered(registered_type_names().begin(),
                                    registered_type_names().end());
