@@ -53,7 +53,9 @@ member_hello hello(self_ptr self) {
 milliseconds backoff(const membership_settings& s, int failures) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   auto base = s.reconnect_min_ms << std::min(failures - 1, 16);
-  base = std::min(base, s.reconnect_max_ms);
+  // After many failures (a wrong address, a peer with other TLS settings) try
+  // rarely: the peer connects to us itself when it comes back.
+  base = std::min(base, failures > 20 ? 6 * s.reconnect_max_ms : s.reconnect_max_ms);
   std::uniform_int_distribution<int64_t> jitter(-base / 5, base / 5);
   return milliseconds{std::max<int64_t>(1, base + jitter(rng))};
 }
@@ -237,7 +239,8 @@ void learn_from_rows(self_ptr self) {
   auto& st = self->state;
   for (auto& r : st.rows)
     if (r.name != st.self_info.name && (r.state == "up" || r.state == "draining")
-        && r.last_seen_ms < st.settings.stale_ms)
+        && r.last_seen_ms < st.settings.stale_ms
+        && r.tls == st.self_info.tls) // a TLS link to a plain port cannot work (and leaks an fd in CAF)
       learn(self, r.address);
 }
 

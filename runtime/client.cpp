@@ -4,10 +4,12 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <mutex>
 #include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "config/masker.hpp"
 #include "messages/errors.hpp"
@@ -38,8 +40,8 @@ int fail(const json& j, int code) {
 struct client_system {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  client_system() {
-    configure_client(cfg);
+  explicit client_system(const tls::files& tls) {
+    configure_client(cfg, tls);
     sys = std::make_unique<caf::actor_system>(cfg);
   }
 };
@@ -71,7 +73,7 @@ int round_trip(const client_options& c, Request req, int64_t resend_after_ms = 0
                ExitCode exit_code = exit_zero<Reply>) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{c.timeout_ms};
   for (int attempt = 1;; ++attempt) {
-    client_system cs;
+    client_system cs{c.tls};
     auto gw = connect_gateway(*cs.sys, c.gateway);
     if (!gw)
       return unreachable(gw.error());
@@ -116,9 +118,30 @@ caf::expected<std::string> read_plan(const std::string& path) {
 
 } // namespace
 
-void configure_client(caf::actor_system_config& cfg) {
+/// The reason of the last TLS handshake this client saw fail (the audit), to say
+/// more than CAF's disconnect_during_handshake.
+std::string& last_tls_failure() {
+  static std::string reason;
+  return reason;
+}
+
+caf::error check_client_tls(const tls::files& f) {
+  if (auto err = tls::check(f); !err.empty())
+    return make_stagee_error(stagee_errc::invalid_request, "tls", err);
+  return caf::none;
+}
+
+void configure_client(caf::actor_system_config& cfg, const tls::files& f) {
   add_stagee_types(cfg);
   cfg.load<caf::io::middleman>();
+  if (f.enabled()) {
+    tls::apply(cfg, f);
+    static std::mutex mtx;
+    tls::on_handshake_failure([](const tls::handshake_failure& hf) {
+      std::lock_guard<std::mutex> guard{mtx};
+      last_tls_failure() = hf.reason;
+    });
+  }
   cfg.set("scheduler.max-threads", 2);
   // Nodes drop links that stay silent past their --link-timeout-ms (at least
   // 500 ms): heartbeats keep an idle client (wait --follow) connected.
@@ -140,12 +163,23 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::
     return make_stagee_error(stagee_errc::invalid_request, "gateway",
                              "--gateway port must be 1..65535, got '" + hostport + "'");
   }
-  auto gw = sys.middleman().remote_actor<gateway_actor>(hostport.substr(0, colon), port);
-  if (!gw)
-    return caf::make_error(caf::sec::cannot_connect_to_node,
-                           "cannot reach gateway at " + hostport + ": " + sys.render(gw.error())
-                             + " (is `stagee node` running there?)");
-  return *gw;
+  auto host = hostport.substr(0, colon);
+  auto gw = sys.has_openssl_manager()
+              ? caf::openssl::remote_actor<gateway_actor>(sys, host, port)
+              : sys.middleman().remote_actor<gateway_actor>(host, port);
+  if (gw)
+    return *gw;
+  std::string hint = " (is `stagee node` running there?)";
+  if (gw.error() == caf::sec::disconnect_during_handshake) {
+    auto reason = last_tls_failure();
+    hint = sys.has_openssl_manager()
+             ? " (TLS handshake refused" + (reason.empty() ? "" : ": " + reason)
+                 + "; is --tls-cert signed by the nodes' CA, and --tls-ca theirs?)"
+             : " (the node may require TLS: give --tls-cert, --tls-key and --tls-ca)";
+  }
+  return caf::make_error(caf::sec::cannot_connect_to_node,
+                         "cannot reach gateway at " + hostport + ": " + sys.render(gw.error())
+                           + hint);
 }
 
 caf::error load_token(client_options& c) {
@@ -248,7 +282,7 @@ int follow_events(const client_options& c, const std::string& execution_id, int6
     return fail(error_json("invalid_request", "--gateway must be HOST:PORT[,HOST:PORT...]",
                            "gateway"),
                 exit_unreachable);
-  client_system cs;
+  client_system cs{c.tls};
   caf::scoped_actor self{*cs.sys};
   auto last = after_seq;
   caf::error last_error;

@@ -10,6 +10,7 @@
 #include <caf/expected.hpp>
 
 #include "messages/gateway.hpp"
+#include "runtime/tls.hpp"
 
 namespace stagee {
 
@@ -18,6 +19,7 @@ struct client_options {
   int64_t timeout_ms = 900000;   // reply deadline
   credential cred;               // sent with every request
   std::string token_file;        // read into cred.token when set
+  tls::files tls;                // all set: connect with mutual TLS
 };
 
 /// Fills c.cred.token from c.token_file (if given); an error names the file.
@@ -30,10 +32,15 @@ struct submit_options {
 };
 
 /// Client side of the CAF link: message types, middleman, heartbeats (a node drops
-/// a silent link). Every program that talks to a gateway starts from this.
-void configure_client(caf::actor_system_config& cfg);
+/// a silent link), TLS when `tls` is enabled (check it first with check_client_tls).
+/// Every program that talks to a gateway starts from this.
+void configure_client(caf::actor_system_config& cfg, const tls::files& tls = {});
 
-/// Connects to a gateway at HOST:PORT (blocking; call it from main, not an actor).
+/// The --tls-* files of a client: an error naming the problem, or none.
+caf::error check_client_tls(const tls::files& tls);
+
+/// Connects to a gateway at HOST:PORT, over TLS when the system has the openssl
+/// manager (blocking; call it from main, not an actor).
 /// Errors name the problem: bad address, or the node cannot be reached.
 caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport);
 

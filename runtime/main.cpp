@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config/masker.hpp"
 #include "runtime/admin.hpp"
 #include "runtime/client.hpp"
 #include "runtime/embedded_pg.hpp"
@@ -25,6 +26,9 @@ void add_credential_options(CLI::App* cmd, client_options& c) {
                   "dev-mode nodes only: tenant (default: $STAGEE_TENANT)");
   cmd->add_option("--principal", c.cred.principal,
                   "dev-mode nodes only: principal (default: $STAGEE_PRINCIPAL)");
+  cmd->add_option("--tls-cert", c.tls.cert, "client certificate (default: $STAGEE_TLS_CERT)");
+  cmd->add_option("--tls-key", c.tls.key, "its private key (default: $STAGEE_TLS_KEY)");
+  cmd->add_option("--tls-ca", c.tls.ca, "CA of the nodes (default: $STAGEE_TLS_CA)");
 }
 
 /// Fills what the command line left empty from the environment. (Not CLI11's
@@ -40,6 +44,9 @@ void credential_from_env(client_options& c) {
     fill(c.token_file, "STAGEE_TOKEN_FILE");
   fill(c.cred.tenant_id, "STAGEE_TENANT");
   fill(c.cred.principal, "STAGEE_PRINCIPAL");
+  fill(c.tls.cert, "STAGEE_TLS_CERT");
+  fill(c.tls.key, "STAGEE_TLS_KEY");
+  fill(c.tls.ca, "STAGEE_TLS_CA");
 }
 
 void add_client_options(CLI::App* cmd, client_options& c) {
@@ -153,6 +160,9 @@ int main(int argc, char** argv) {
                        "AES-256 key (64 hex, mode 0600) that opens the secret store's values");
   node_cmd->add_option("--secret-dir", node.secret_dir,
                        "directory of mounted secret files, DIR/TENANT/NAME");
+  node_cmd->add_option("--tls-cert", node.tls_cert, "PEM certificate of this node (mutual TLS)");
+  node_cmd->add_option("--tls-key", node.tls_key, "its unencrypted PEM private key");
+  node_cmd->add_option("--tls-ca", node.tls_ca, "PEM CA every peer and client must chain to");
   node_cmd->add_option("--seeds", node.seeds,
                        "other nodes to join through, HOST:PORT of their gateway ports")
     ->delimiter(',');
@@ -396,6 +406,10 @@ int main(int argc, char** argv) {
   }
   if (*node_cmd)
     return run_node(node);
+  if (auto err = check_client_tls(client.tls)) {
+    std::cout << masking::patterns().mask_json(error_json(err)).dump() << std::endl;
+    return 2;
+  }
   if (*submit_cmd)
     return run_submit(client, sub);
   if (*status_cmd)

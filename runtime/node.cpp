@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <iostream>
 #include <thread>
 #include <variant>
@@ -13,6 +14,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/admission.hpp"
@@ -37,6 +39,7 @@
 #include "persistence/migrator.hpp"
 #include "persistence/read_store.hpp"
 #include "runtime/embedded_pg.hpp"
+#include "runtime/tls.hpp"
 
 namespace stagee {
 
@@ -163,9 +166,11 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   ms.seeds = o.seeds;
   ms.gossip_ms = o.gossip_ms;
   ms.stale_ms = o.member_stale_ms;
+  ms.tls = sys.has_openssl_manager();
   t.members = sys.spawn(membership, ms,
                         membership_peers{t.supervisor, t.bus, t.recorder,
-                                         sys.middleman().actor_handle()});
+                                         ms.tls ? sys.openssl_manager().actor_handle()
+                                                : sys.middleman().actor_handle()});
   for (int i = 0; i < std::max(1, o.authorizers); ++i)
     t.authorizers.push_back(sys.spawn<caf::detached>(authorizer, o.node_name, url));
   gateway_settings gs;
@@ -330,6 +335,41 @@ bool claim_node_name(const std::string& url, const node_options& o, const std::s
   }
 }
 
+tls::files tls_files(const node_options& o) { return {o.tls_cert, o.tls_key, o.tls_ca}; }
+
+/// Logs refused TLS handshakes (R-CL-3): at most 20 lines per 10 s, then a count,
+/// so that a port scan cannot flood the log.
+void audit_handshakes(const std::string& node) {
+  struct window {
+    std::mutex mtx;
+    std::chrono::steady_clock::time_point start;
+    int logged = 0;
+    int suppressed = 0;
+  };
+  static window w;
+  tls::on_handshake_failure([node](const tls::handshake_failure& f) {
+    std::lock_guard<std::mutex> guard{w.mtx};
+    auto now = std::chrono::steady_clock::now();
+    if (now - w.start > std::chrono::seconds(10)) {
+      if (w.suppressed > 0)
+        logging::write(lg(), spdlog::level::warn, "more TLS handshakes refused (not logged)",
+                       {{"node", node}, {"count", w.suppressed}});
+      w.start = now;
+      w.logged = 0;
+      w.suppressed = 0;
+    }
+    if (++w.logged > 20) {
+      ++w.suppressed;
+      return;
+    }
+    logging::write(lg(), spdlog::level::warn,
+                   f.accepting ? "TLS handshake refused: peer has no valid certificate from our CA"
+                               : "TLS handshake with a peer failed",
+                   {{"node", node}, {"peer", f.peer}, {"reason", f.reason},
+                    {"side", f.accepting ? "accepting" : "connecting"}});
+  });
+}
+
 /// Graceful shutdown (R-Q-6): refuse new submits, stop claiming, let running step
 /// runs finish within the grace period and hand the rest back to the queue.
 void drain(caf::actor_system& sys, actor_tree& tree, int64_t grace_ms) {
@@ -382,7 +422,9 @@ int serve(caf::actor_system& sys, const node_options& o, const std::string& url,
     return 1;
   auto tree = spawn_tree(sys, o, url, std::move(policies), std::move(auth),
                          std::move(secret_src));
-  auto port = sys.middleman().publish(tree.gateway, o.port, o.bind.c_str(), true);
+  auto port = sys.has_openssl_manager()
+                ? caf::openssl::publish(tree.gateway, o.port, o.bind.c_str(), true)
+                : sys.middleman().publish(tree.gateway, o.port, o.bind.c_str(), true);
   if (!port) {
     logging::write(lg(), spdlog::level::critical, "cannot listen for the gateway",
                    {{"port", o.port}, {"bind", o.bind},
@@ -401,7 +443,11 @@ int serve(caf::actor_system& sys, const node_options& o, const std::string& url,
   logging::write(lg(), spdlog::level::info, "shutting down",
                  {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   drain(sys, tree, o.shutdown_grace_ms);
-  sys.middleman().unpublish(tree.gateway, *port);
+  if (sys.has_openssl_manager()) // (caf/openssl/unpublish.hpp does not compile in 0.17.6)
+    caf::anon_send(sys.openssl_manager().actor_handle(), caf::unpublish_atom::value,
+                   caf::actor_cast<caf::actor_addr>(tree.gateway), *port);
+  else
+    sys.middleman().unpublish(tree.gateway, *port);
   tree.stop_all();
   // The actor system's destructor waits for every actor. Everything durable is
   // in PostgreSQL by now (drained), so an actor that does not stop (a waiter with
@@ -451,6 +497,11 @@ int run_node(node_options o) {
   }
   if (auto err = check_cluster_options(o); !err.empty()) {
     logging::write(lg(), spdlog::level::critical, "invalid cluster options", {{"error", err}});
+    return 1;
+  }
+  if (auto err = tls::check(tls_files(o)); !err.empty()) {
+    logging::write(lg(), spdlog::level::critical, "invalid TLS options",
+                   {{"error", err}, {"hint", "scripts/make-certs.sh DIR makes a throwaway CA"}});
     return 1;
   }
   auto auth = make_auth(o);
@@ -507,6 +558,22 @@ int run_node(node_options o) {
     cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{o.heartbeat_ms}});
     cfg.set("middleman.connection-timeout",
             caf::timespan{std::chrono::milliseconds{o.link_timeout_ms}});
+    if (tls_files(o).enabled()) {
+      tls::apply(cfg, tls_files(o));
+      audit_handshakes(o.node_name);
+      if (!tls::audit_installed())
+        logging::write(lg(), spdlog::level::err,
+                       "refused TLS handshakes cannot be logged: this binary does not export "
+                       "the SSL_* wrappers (see runtime/CMakeLists.txt)", {{"node", o.node_name}});
+      logging::write(lg(), spdlog::level::info, "mutual TLS on every link",
+                     {{"node", o.node_name}, {"cert", o.tls_cert}, {"ca", o.tls_ca}});
+    } else {
+      logging::write(lg(), spdlog::level::warn,
+                     "PLAIN MODE: node links and clients are neither encrypted nor "
+                     "authenticated; for local development only (use --tls-cert, --tls-key "
+                     "and --tls-ca)",
+                     {{"node", o.node_name}});
+    }
     caf::actor_system sys{cfg};
     rc = serve(sys, o, url, std::move(*policies), std::get<gateway_auth>(std::move(auth)),
                std::get<secret_sources>(std::move(secret_src)), signals, stop_pg);

@@ -58,6 +58,10 @@ struct node_options {
   int64_t link_timeout_ms = 3000;   // CAF connection timeout: a silent link is dropped
   int64_t gossip_ms = 1000;         // hello to every peer and database heartbeat
   int64_t member_stale_ms = 3000;   // a member whose row is older is stale (may be dead)
+  // Mutual TLS on every link (R-CL-3): all three or none.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 /// Runs a node until SIGTERM/SIGINT; returns the process exit code. Prints one

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# README command 1: install what is missing, build, and run the demo: a Stage E
-# node on an embedded, self-managed PostgreSQL executes three sample plans (a
-# read-only plan, a 3-step plan with one step per target, a plan with a failing
-# step), prints their progress live, a summary, and shuts down cleanly.
+# README command 1: install what is missing, build, and run the demo: a local
+# cluster of three Stage E nodes on one embedded, self-managed PostgreSQL (node 1
+# starts it; nodes 2 and 3 join through node 1 as their seed) executes three sample
+# plans (a read-only plan, a 3-step plan with one step per target, a plan with a
+# failing step) plus a batch of probes, prints progress live, which node ran what,
+# and shuts down cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -15,32 +17,45 @@ BIN=$ROOT/${STAGEE_BUILD_DIR:-build}/runtime/stagee
 [ -x "$BIN" ] || { echo "build failed: $BIN missing" >&2; exit 1; }
 
 mkdir -p "$DEMO_DIR"
-LOG=$DEMO_DIR/node.log
-NODE_PID=
-stop_node() {
-  if [ -n "$NODE_PID" ] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID"
-    wait "$NODE_PID" || true
-  fi
+NODE_PIDS=()
+stop_nodes() { # the joiners first: node 1 owns the embedded PostgreSQL
+  local i
+  for ((i = ${#NODE_PIDS[@]} - 1; i >= 0; i--)); do
+    if kill -0 "${NODE_PIDS[$i]}" 2>/dev/null; then
+      kill -TERM "${NODE_PIDS[$i]}"
+      wait "${NODE_PIDS[$i]}" || true
+    fi
+  done
+  NODE_PIDS=()
 }
-trap stop_node EXIT
+trap stop_nodes EXIT
 
 # Token authentication, as in production: a signing key made once for the demo.
 [ -f "$DEMO_DIR/demo-hs256.key" ] || "$BIN" token keygen --out "$DEMO_DIR/demo-hs256.key" >/dev/null
 
-echo "== starting a node with an embedded PostgreSQL in $DEMO_DIR (log: $LOG)"
-"$BIN" node --data-dir "$DEMO_DIR" --node-name demo-node --port 0 \
-  --jwt-hmac-key "$DEMO_DIR/demo-hs256.key" >"$DEMO_DIR/ready.json" 2>"$LOG" &
-NODE_PID=$!
-for _ in $(seq 1 300); do
-  grep -q node_ready "$DEMO_DIR/ready.json" 2>/dev/null && break
-  kill -0 "$NODE_PID" 2>/dev/null || { echo "node failed to start:" >&2; tail -5 "$LOG" >&2; exit 1; }
-  sleep 0.1
-done
-PORT=$(jq -r .port "$DEMO_DIR/ready.json")
-GW=127.0.0.1:$PORT
-DB_URL=$(jq -r .db_url "$DEMO_DIR/ready.json")
-echo "   node ready: gateway $GW, database $DB_URL"
+# start_node N ARGS...: starts demo-node-N, waits for its node_ready line.
+start_node() {
+  local n=$1; shift
+  "$BIN" node --node-name "demo-node-$n" --port 0 --jwt-hmac-key "$DEMO_DIR/demo-hs256.key"     --capacity 4 "$@" >"$DEMO_DIR/ready-$n.json" 2>"$DEMO_DIR/node-$n.log" &
+  NODE_PIDS+=($!)
+  for _ in $(seq 1 300); do
+    grep -q node_ready "$DEMO_DIR/ready-$n.json" 2>/dev/null && return 0
+    kill -0 "${NODE_PIDS[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "node $n failed to start:" >&2
+  tail -5 "$DEMO_DIR/node-$n.log" >&2
+  exit 1
+}
+
+echo "== starting node 1 with an embedded PostgreSQL in $DEMO_DIR (logs: $DEMO_DIR/node-N.log)"
+start_node 1 --data-dir "$DEMO_DIR"
+GW=127.0.0.1:$(jq -r .port "$DEMO_DIR/ready-1.json")
+DB_URL=$(jq -r .db_url "$DEMO_DIR/ready-1.json")
+echo "   node 1 ready: gateway $GW, database $DB_URL"
+echo "== starting nodes 2 and 3 on the same database, joining through node 1"
+start_node 2 --db-url "$DB_URL" --seeds "$GW"
+start_node 3 --db-url "$DB_URL" --seeds "$GW"
 
 echo "== granting demo-operator the deployer role in tenant demo; issuing its token"
 "$BIN" rbac grant --db-url "$DB_URL" --tenant demo --principal demo-operator --role deployer \
@@ -70,7 +85,23 @@ for plan in read-only three-step failing; do
   fi
 done
 
-for i in "${!IDS[@]}"; do
+echo "== cluster members as node 1 sees them"
+for _ in $(seq 1 50); do
+  members=$("$BIN" cluster status --gateway "$GW")
+  [ "$(jq '[.members[] | select(.state == "up")] | length' <<<"$members")" = 3 ] && break
+  sleep 0.2
+done
+jq -r '.members[] | "   \(.name)  \(.state)  link=\(.link)  \(.address)  load \(.load)/\(.capacity)"' <<<"$members"
+
+# A batch of probes, all submitted to node 1: the cluster spreads them.
+for i in $(seq 1 12); do
+  out=$(jq --arg i "$i" '.name = "probe \($i)"' scripts/plans/read-only.json \
+        | "$BIN" submit --gateway "$GW" --mode background --idempotency-key "demo-$RUN-probe-$i" -)
+  IDS+=("$(jq -r .execution_id <<<"$out")")
+done
+echo "== submitted 12 probes to node 1"
+
+for i in 0 1 2; do
   id=${IDS[$i]}
   echo "== progress of ${id}"
   "$BIN" wait --gateway "$GW" --follow --timeout 60 "$id" | jq -r '
@@ -84,14 +115,13 @@ for i in "${!IDS[@]}"; do
     end'
 done
 
-echo "== summary"
-printf '   %-38s %-10s %s\n' EXECUTION STATUS STEPS
+echo "== summary: which node ran what"
+printf '   %-38s %-10s %-12s %s\n' EXECUTION STATUS NODE STEPS
 for id in "${IDS[@]}"; do
-  "$BIN" status --gateway "$GW" "$id" | jq -r '"   \(.execution_id) \(.status | . + " " * (10 - length)) "
+  "$BIN" wait --gateway "$GW" --timeout 60 "$id" | jq -r '"   \(.execution_id) \(.status | . + " " * (10 - length)) \((.worker_id // "-") | . + " " * (12 - length)) "
     + ([.steps[] | "\(.name)@\(.target)=\(.status)"] | join(", "))'
 done
 
-echo "== stopping the node (it stops the PostgreSQL it started)"
-stop_node
-NODE_PID=
+echo "== stopping the nodes (node 1 stops the PostgreSQL it started)"
+stop_nodes
 echo "== done. Step outputs are in PostgreSQL: scripts/demo.sh leaves the data in $DEMO_DIR"
