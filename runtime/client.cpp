@@ -11,6 +11,7 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include "actors/membership.hpp"
 #include "config/masker.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
@@ -149,21 +150,12 @@ void configure_client(caf::actor_system_config& cfg, const tls::files& f) {
 }
 
 caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport) {
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == hostport.size())
-    return make_stagee_error(stagee_errc::invalid_request, "gateway",
-                             "--gateway must be HOST:PORT, got '" + hostport + "'");
+  std::string host;
   uint16_t port = 0;
-  try {
-    auto p = std::stoul(hostport.substr(colon + 1));
-    if (p == 0 || p > 65535)
-      throw std::out_of_range("port");
-    port = static_cast<uint16_t>(p);
-  } catch (const std::exception&) {
+  if (!split_host_port(hostport, host, port))
     return make_stagee_error(stagee_errc::invalid_request, "gateway",
-                             "--gateway port must be 1..65535, got '" + hostport + "'");
-  }
-  auto host = hostport.substr(0, colon);
+                             "--gateway must be HOST:PORT with a port 1..65535, got '" + hostport
+                               + "'");
   auto gw = sys.has_openssl_manager()
               ? caf::openssl::remote_actor<gateway_actor>(sys, host, port)
               : sys.middleman().remote_actor<gateway_actor>(host, port);

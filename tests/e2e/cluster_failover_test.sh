@@ -9,23 +9,10 @@
 source "$(dirname "$0")/lib.sh"
 
 LEDGER=$WORK/ledger
-CLUSTER=(--heartbeat-ms 250 --link-timeout-ms 1000 --gossip-ms 250 --member-stale-ms 1000
-         --claim-interval-ms 200 --capacity 6 --lease-ms 60000 --reaper-interval-ms 60000)
-start_node f1 "${CLUSTER[@]}"
-SEED="127.0.0.1:$NODE_PORT"
-GW=("$SEED")
-for n in f2 f3; do
-  start_node "$n" "${CLUSTER[@]}" --seeds "$SEED"
-  GW+=("127.0.0.1:$NODE_PORT")
-done
+start_cluster f 3 --claim-interval-ms 200 --capacity 6 --lease-ms 60000 --reaper-interval-ms 60000
+GW=("${GWS[@]}")
 PID2=${NODE_PIDS[1]}
 PID3=${NODE_PIDS[2]}
-for _ in $(seq 1 50); do
-  n=$("$STAGEE_BIN" cluster status --gateway "${GW[0]}" | jq '[.members[] | select(.link == "connected")] | length')
-  [ "$n" = 2 ] && break
-  sleep 0.2
-done
-check "three members joined" 2 "$n"
 
 now_ms() { date +%s%3N; }
 # log_ms FILE MESSAGE MEMBER: Unix ms of the first log line MESSAGE about MEMBER.

@@ -4,16 +4,10 @@
 # share; a node that stops leaves, and comes back under its name on a new port.
 source "$(dirname "$0")/lib.sh"
 
-# The test configuration of docs/cluster.md: a dead or frozen node is noticed in ~1 s.
-CLUSTER=(--heartbeat-ms 250 --link-timeout-ms 1000 --gossip-ms 250 --member-stale-ms 1000
-         --claim-interval-ms 200 --capacity 8)
-start_node c1 "${CLUSTER[@]}"
-SEED="127.0.0.1:$NODE_PORT"
-GW=("$SEED")
-for n in c2 c3; do
-  start_node "$n" "${CLUSTER[@]}" --seeds "$SEED"
-  GW+=("127.0.0.1:$NODE_PORT")
-done
+CLUSTER=("${CLUSTER_FAST[@]}" --claim-interval-ms 200 --capacity 8)
+start_cluster c 3 --claim-interval-ms 200 --capacity 8
+GW=("${GWS[@]}")
+SEED=${GW[0]}
 
 # members GATEWAY: "name:state:link" of every member, sorted, one line.
 members() {

@@ -9,7 +9,7 @@ MAKE_CERTS="$(dirname "$0")/../../scripts/make-certs.sh"
 "$MAKE_CERTS" "$WORK/pki" t1 t2 client >/dev/null
 "$MAKE_CERTS" "$WORK/rogue" rogue >/dev/null
 tls() { echo --tls-cert "$WORK/pki/$1.pem" --tls-key "$WORK/pki/$1.key" --tls-ca "$WORK/pki/ca.pem"; }
-CLUSTER=(--heartbeat-ms 250 --link-timeout-ms 1000 --gossip-ms 250 --member-stale-ms 1000)
+CLUSTER=("${CLUSTER_FAST[@]}")
 # shellcheck disable=SC2046
 start_node t1 "${CLUSTER[@]}" $(tls t1)
 GW1="127.0.0.1:$NODE_PORT"

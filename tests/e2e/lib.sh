@@ -93,6 +93,32 @@ start_node() {
   exit 1
 }
 
+# The cluster test configuration (docs/cluster.md): a dead or frozen node is noticed
+# in about a second.
+CLUSTER_FAST=(--heartbeat-ms 250 --link-timeout-ms 1000 --gossip-ms 250 --member-stale-ms 1000)
+
+# start_cluster PREFIX N [extra args...]: nodes PREFIX1..PREFIXN on DB_URL, PREFIX1 the
+# seed of the others; sets GWS (their gateways, in order) and waits up to 10 s until
+# PREFIX1 is linked to all of them.
+start_cluster() {
+  local prefix=$1 n=$2 i linked=""; shift 2
+  GWS=()
+  start_node "${prefix}1" "${CLUSTER_FAST[@]}" "$@"
+  GWS+=("127.0.0.1:$NODE_PORT")
+  for i in $(seq 2 "$n"); do
+    start_node "$prefix$i" "${CLUSTER_FAST[@]}" "$@" --seeds "${GWS[0]}"
+    GWS+=("127.0.0.1:$NODE_PORT")
+  done
+  for _ in $(seq 1 50); do
+    linked=$("$STAGEE_BIN" cluster status --gateway "${GWS[0]}" \
+             | jq '[.members[] | select(.link == "connected")] | length' || true)
+    [ "$linked" = $((n - 1)) ] && return 0
+    sleep 0.2
+  done
+  echo "cluster $prefix did not form: ${prefix}1 is linked to ${linked:-0} of $((n - 1))" >&2
+  exit 1
+}
+
 # group_left PGID: the live processes of a process group, after giving the ones
 # just killed up to a second to be reaped (prints nothing when the group is gone).
 group_left() {
