@@ -373,7 +373,7 @@ void tick(self_ptr self) {
   auto now = steady::now();
   std::vector<std::string> to_connect;
   for (auto& [addr, e] : st.members) {
-    if (e.state == link::connected && e.info.membership && st.self_info.state != "left") {
+    if (e.state == link::connected && e.info.membership && st.self_info.state == "up") {
       auto peer = caf::actor_cast<membership_actor>(e.info.membership);
       self->request(peer, period * 2, hello(self))
         .then([=](member_hello& h) { on_hello(self, h); }, [](caf::error&) {});
@@ -412,6 +412,18 @@ worker_supervisor_actor pick_for_work(self_ptr self) {
   auto* chosen = top[st.rotation++ % top.size()];
   ++*chosen->nudges;
   return chosen->sup;
+}
+
+/// Writes our row now (graceful shutdown); true once written.
+caf::typed_response_promise<bool> write_state(self_ptr self) {
+  auto rp = self->make_response_promise<bool>();
+  member_heartbeat hb;
+  hb.self = self->state.self_info;
+  hb.stale_ms = self->state.settings.stale_ms;
+  self->request(self->state.peers.recorder, std::chrono::seconds(5), hb)
+    .then([=](member_rows&) mutable { rp.deliver(true); },
+          [=](caf::error&) mutable { rp.deliver(false); });
+  return rp;
 }
 
 } // namespace
@@ -492,19 +504,16 @@ membership_actor::behavior_type membership(self_ptr self, membership_settings se
     },
     [=](drain_atom) {
       auto& st = self->state;
-      st.self_info.state = "left";
+      st.self_info.state = "draining";
       member_leaving bye{st.self_info.name, st.self_info.node_id};
       for (auto& [_, e] : st.members)
         if (e.state == link::connected && e.info.membership)
           self->send(caf::actor_cast<membership_actor>(e.info.membership), bye);
-      auto rp = self->make_response_promise<bool>();
-      member_heartbeat hb;
-      hb.self = st.self_info;
-      hb.stale_ms = st.settings.stale_ms;
-      self->request(st.peers.recorder, std::chrono::seconds(5), hb)
-        .then([=](member_rows&) mutable { rp.deliver(true); },
-              [=](caf::error&) mutable { rp.deliver(false); });
-      return rp;
+      return write_state(self);
+    },
+    [=](caf::close_atom) {
+      self->state.self_info.state = "left";
+      return write_state(self);
     },
     [=](caf::tick_atom) { tick(self); },
   };

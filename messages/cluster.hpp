@@ -85,7 +85,7 @@ struct member_status {
   std::string name;
   std::string node_id;
   std::string address;
-  std::string state;        // up | draining | suspect | down | left | dead
+  std::string state;        // up | draining | down | left | dead
   std::string link;         // self | connected | connecting | down | none
   int32_t capacity = 0;
   int32_t load = 0;
@@ -186,8 +186,11 @@ using membership_actor = caf::typed_actor<
   caf::reacts_to<cancel_atom>,
   // Our gateway port is open: this is our address; start joining.
   caf::reacts_to<caf::put_atom, std::string>,
-  // Graceful shutdown: tell the peers, mark the row left; replies when written.
+  // Graceful shutdown begins: tell the peers, mark the row draining (the name stays
+  // taken while running steps finish); replies when written.
   caf::replies_to<drain_atom>::with<bool>,
+  // Graceful shutdown done: mark the row left; replies when written.
+  caf::replies_to<caf::close_atom>::with<bool>,
   // Internal timer: gossip, database heartbeat, reconnects.
   caf::reacts_to<caf::tick_atom>>;
 

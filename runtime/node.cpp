@@ -390,6 +390,8 @@ void drain(caf::actor_system& sys, actor_tree& tree, int64_t grace_ms) {
                        "when their leases expire",
                        {{"grace_ms", grace_ms}, {"error", sys.render(err)}});
       });
+  self->request(tree.members, std::chrono::seconds(6), caf::close_atom::value)
+    .receive([](bool) {}, [](caf::error&) {});
 }
 
 void print_ready(const node_options& o, uint16_t port, const std::string& url) {
