@@ -53,9 +53,9 @@ member_hello hello(self_ptr self) {
 milliseconds backoff(const membership_settings& s, int failures) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   auto base = s.reconnect_min_ms << std::min(failures - 1, 16);
-  // After many failures (a wrong address, a peer with other TLS settings) try
-  // rarely: the peer connects to us itself when it comes back.
-  base = std::min(base, failures > 20 ? 6 * s.reconnect_max_ms : s.reconnect_max_ms);
+  // After many failures (a wrong address, a peer with other TLS settings) try less
+  // often, but within 10 s of a healed partition (test plan C3).
+  base = std::min(base, failures > 20 ? 2 * s.reconnect_max_ms : s.reconnect_max_ms);
   std::uniform_int_distribution<int64_t> jitter(-base / 5, base / 5);
   return milliseconds{std::max<int64_t>(1, base + jitter(rng))};
 }
@@ -244,6 +244,31 @@ void learn_from_rows(self_ptr self) {
       learn(self, r.address);
 }
 
+/// Forgets members that are gone for good: no link, and their row says dead or
+/// left for a minute (a replaced or removed node); a node that comes back at that
+/// address announces itself again.
+void forget_gone(self_ptr self) {
+  auto& st = self->state;
+  for (auto i = st.members.begin(); i != st.members.end();) {
+    auto& e = i->second;
+    auto r = std::find_if(st.rows.begin(), st.rows.end(),
+                          [&](auto& row) { return row.name == e.info.name; });
+    auto gone = !e.info.name.empty() && e.state != link::connected
+                && e.state != link::connecting && r != st.rows.end()
+                && (r->state == "dead" || r->state == "left") && r->last_seen_ms > 60000;
+    if (!gone) {
+      ++i;
+      continue;
+    }
+    logging::write(lg(), spdlog::level::info, "forgetting a cluster member gone for a minute",
+                   {{"node", st.settings.node}, {"member", e.info.name}, {"address", i->first},
+                    {"state", r->state}});
+    if (e.info.membership)
+      self->demonitor(e.info.membership->address());
+    i = st.members.erase(i);
+  }
+}
+
 void heartbeat(self_ptr self, bool with_leases,
                caf::typed_response_promise<cluster_status> rp = {});
 
@@ -340,6 +365,7 @@ void heartbeat(self_ptr self, bool with_leases, caf::typed_response_promise<clus
             self->send(st.peers.supervisor, poll_atom::value);
         }
         learn_from_rows(self);
+        forget_gone(self);
         update_isolation(self);
         if (rp.pending())
           rp.deliver(status_of(self));

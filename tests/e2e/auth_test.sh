@@ -59,11 +59,11 @@ for case in "forged:$FORGED:signature verification failed" \
   check "$name token: invalid_token" "1|invalid_token" "$rc|$(code_of "$out")"
   [ -z "$why" ] || check "$name token: says why" true "$(jq --arg w "$why" '.error.message | contains($w)' <<<"$out")"
   [ "$name" = garbage ] || check "$name token: its signature never echoed" false \
-    "$(grep -qF "${tok##*.}" <<<"$out" && echo true || echo false)"
+    "$(grep -qF -e "${tok##*.}" <<<"$out" && echo true || echo false)"
 done
 check "the node logged each refusal" true \
   "$([ "$(grep -c '"msg":"request refused: not authenticated"' "$WORK/auth-1.log")" -ge 6 ] && echo true || echo false)"
-check "no token in the node's log" 0 "$(grep -cF "${FORGED##*.}" "$WORK/auth-1.log" || true)"
+check "no token in the node's log" 0 "$(grep -cF -e "${FORGED##*.}" "$WORK/auth-1.log" || true)"
 
 # --- roles: one principal per built-in role in tenant acme, one with none; an
 # admin of tenant globex as the outsider.
