@@ -269,6 +269,12 @@ event_bus_actor::behavior_type event_bus(self_ptr self, std::string db_url,
     [=](const remote_interest& ri) {
       if (!ri.bus || ri.execution_id.empty())
         return;
+      // Only members' buses (the membership lists them after their hello): a
+      // client cannot ask a bus for another tenant's events.
+      auto& peers = self->state.peers;
+      if (std::none_of(peers.begin(), peers.end(),
+                       [&](auto& p) { return p.address() == ri.bus->address(); }))
+        return;
       auto who = caf::actor_cast<event_subscriber_actor>(ri.bus);
       auto& subs = self->state.subscribers[ri.execution_id];
       auto i = std::find_if(subs.begin(), subs.end(),

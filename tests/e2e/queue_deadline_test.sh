@@ -12,10 +12,11 @@ plan() {
  "steps": [{"name": "s", "executor": "shell", "command": ["sleep", "$2"], "timeout_ms": 5000}]}
 JSON
 }
-plan blocker 1.5 >"$WORK/blocker.json"
+plan blocker 3 >"$WORK/blocker.json"
 plan late 0 >"$WORK/late.json"
 B=$("$STAGEE_BIN" submit --gateway "$GW" --tenant t --principal p --mode background "$WORK/blocker.json" | jq -r .execution_id)
-sleep 0.3 # the only slot is taken by the blocker
+sleep 0.3 # the only slot is taken by the blocker (3 s: the late one must queue > 700 ms
+          # even when its submit is slow on a loaded machine)
 L=$("$STAGEE_BIN" submit --gateway "$GW" --tenant t --principal p --mode background "$WORK/late.json" | jq -r .execution_id)
 check "blocker succeeded" succeeded "$("$STAGEE_BIN" wait --gateway "$GW" --timeout 20 "$B" | jq -r .status)"
 out=$("$STAGEE_BIN" wait --gateway "$GW" --timeout 20 "$L")
