@@ -20,11 +20,8 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
         return r.error();
       return claimed_batch{std::move(*r)};
     },
-    [=](const renew_request& req) -> caf::result<renewed> {
-      auto r = self->state.store->renew(req.node, req.leases);
-      if (!r)
-        return r.error();
-      return renewed{std::move(*r)};
+    [=](const renew_request& req) {
+      return to_result(self->state.store->renew(req.node, req.leases));
     },
     [=](const reap_request&) { return to_result(self->state.store->reap()); },
     [=](stats_atom, int32_t min_samples) {

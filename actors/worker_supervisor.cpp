@@ -140,10 +140,11 @@ void claim(self_ptr self) {
 
 /// Stops the execution actors whose lease another owner holds now: they must not
 /// write or start anything more (their writes would be refused by the fence anyway).
-void drop_lost(self_ptr self, const std::vector<lease_ref>& asked,
-               const std::vector<std::string>& renewed_ids) {
+void drop_lost(self_ptr self, const std::vector<lease_ref>& asked, const renewed& r) {
   auto& st = self->state;
-  std::set<std::string> kept(renewed_ids.begin(), renewed_ids.end());
+  // Renewed, or ended meanwhile (its end is on its way here): not lost.
+  std::set<std::string> kept(r.renewed_ids.begin(), r.renewed_ids.end());
+  kept.insert(r.ended_ids.begin(), r.ended_ids.end());
   for (auto& l : asked) {
     auto i = st.children.find(l.execution_id);
     if (kept.count(l.execution_id) > 0 || i == st.children.end()
@@ -254,7 +255,7 @@ void renew(self_ptr self) {
             i->second.lease.from = now; // the database renewed after this
           }
         }
-        drop_lost(self, asked, r.renewed_ids);
+        drop_lost(self, asked, r);
       },
       [=](caf::error& err) {
         self->state.renewing = false;

@@ -137,12 +137,13 @@ typename Inspector::result_type inspect(Inspector& f, renew_request& x) {
 }
 
 struct renewed {
-  std::vector<std::string> renewed_ids; // the rest of the request's leases are lost
+  std::vector<std::string> renewed_ids; // the rest of the request's leases are lost...
+  std::vector<std::string> ended_ids;   // ...except these: the execution ended meanwhile
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, renewed& x) {
-  return f(caf::meta::type_name("renewed"), x.renewed_ids);
+  return f(caf::meta::type_name("renewed"), x.renewed_ids, x.ended_ids);
 }
 
 /// One timeout_policies row (R-SAFE-7); loaded at node start.

@@ -56,16 +56,20 @@ queue_store::claim(const std::string& node, int32_t max_count, const lease_sizin
   return decode_claimed(*rows, broken);
 }
 
-caf::expected<std::vector<std::string>>
+caf::expected<renewed>
 queue_store::renew(const std::string& node, const std::vector<lease_ref>& leases) {
   return db_.transact("renew leases", [&](pqxx::work& txn) {
-    auto ids = first_column(txn.exec_prepared(stmt::queue_renew, node, lease_rows(leases)));
-    if (!ids.empty()) { // the locks of a renewed execution share its lease
-      auto renewed = nlohmann::json(ids).dump();
-      txn.exec_prepared(stmt::locks_lock_owned, renewed); // in key order
-      txn.exec_prepared(stmt::queue_renew_locks, node, renewed);
+    renewed out;
+    auto rows = lease_rows(leases);
+    out.renewed_ids = first_column(txn.exec_prepared(stmt::queue_renew, node, rows));
+    if (!out.renewed_ids.empty()) { // the locks of a renewed execution share its lease
+      auto ids = nlohmann::json(out.renewed_ids).dump();
+      txn.exec_prepared(stmt::locks_lock_owned, ids); // in key order
+      txn.exec_prepared(stmt::queue_renew_locks, node, ids);
     }
-    return ids;
+    if (out.renewed_ids.size() < leases.size())
+      out.ended_ids = first_column(txn.exec_prepared(stmt::queue_rows_gone, rows));
+    return out;
   });
 }
 

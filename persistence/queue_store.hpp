@@ -26,10 +26,9 @@ public:
                                                      std::vector<caf::error>* broken);
 
   /// Extends node's leases that still carry the given fences, each by its
-  /// lease_ms; returns the ids it renewed. A requested lease missing from the
-  /// result is lost.
-  caf::expected<std::vector<std::string>> renew(const std::string& node,
-                                                const std::vector<lease_ref>& leases);
+  /// lease_ms; returns the ids it renewed, and of the others those whose queue row
+  /// is gone (the execution ended). Any other requested lease is lost.
+  caf::expected<renewed> renew(const std::string& node, const std::vector<lease_ref>& leases);
 
   /// Recomputes step_duration_stats (p95 per action over the last day, actions with
   /// at least min_samples finished runs); returns how many actions it wrote.

@@ -32,6 +32,7 @@ constexpr const char* read_execution = "read_execution";
 constexpr const char* read_steps = "read_steps";
 constexpr const char* read_timeout_policies = "read_timeout_policies";
 constexpr const char* queue_renew_locks = "queue_renew_locks";
+constexpr const char* queue_rows_gone = "queue_rows_gone";
 constexpr const char* cancel_poll_owned = "cancel_poll_owned";
 constexpr const char* cancel_claim_free = "cancel_claim_free";
 constexpr const char* cancel_record = "cancel_record";
@@ -80,7 +81,7 @@ constexpr const char* member_declare_dead = "member_declare_dead";
 constexpr const char* member_free_leases = "member_free_leases";
 constexpr const char* member_free_locks = "member_free_locks";
 
-constexpr std::array<const char*, 68> all{
+constexpr std::array<const char*, 69> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -107,6 +108,7 @@ constexpr std::array<const char*, 68> all{
   read_steps,
   read_timeout_policies,
   queue_renew_locks,
+  queue_rows_gone,
   cancel_poll_owned,
   cancel_claim_free,
   cancel_record,

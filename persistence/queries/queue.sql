@@ -38,6 +38,14 @@ UPDATE execution_queue q
    AND q.lease_expires_at >= now()
 RETURNING q.execution_id::text;
 
+-- name: queue_rows_gone
+-- Of the leases a renewal asked for, those whose queue row is gone: the execution
+-- ended (its terminal journal write deletes the row) while the renewal was on its
+-- way. Not lost to another owner: the supervisor waits for its end as usual.
+SELECT x.execution_id::text
+  FROM jsonb_to_recordset($1::jsonb) AS x(execution_id uuid)
+ WHERE NOT EXISTS (SELECT 1 FROM execution_queue q WHERE q.execution_id = x.execution_id);
+
 -- name: queue_renew_locks
 -- The locks of a renewed execution share its lease (same expiry, same statement
 -- order as the journal: queue rows first, then locks, locked in key order by

@@ -315,14 +315,24 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_makes_the_execution_claimable_again) {
   auto id = (*second)[0].record.execution_id;
   BOOST_CHECK_EQUAL((*second)[0].record.fence, 2);
   // Only the owner with the current fence renews.
-  BOOST_CHECK(queue.renew("node-a", {lease_ref{id, 1, 60000}})->empty());
-  BOOST_CHECK(queue.renew("node-b", {lease_ref{id, 1, 60000}})->empty());
-  BOOST_CHECK_EQUAL(queue.renew("node-b", {lease_ref{id, 2, 60000}})->size(), 1u);
+  BOOST_CHECK(queue.renew("node-a", {lease_ref{id, 1, 60000}})->renewed_ids.empty());
+  auto stale = queue.renew("node-b", {lease_ref{id, 1, 60000}});
+  BOOST_CHECK(stale->renewed_ids.empty());
+  BOOST_CHECK(stale->ended_ids.empty()); // its row is there: lost, not ended
+  BOOST_CHECK_EQUAL(queue.renew("node-b", {lease_ref{id, 2, 60000}})->renewed_ids.size(), 1u);
   BOOST_CHECK_EQUAL(db.scalar("SELECT lease_renewals FROM execution_queue"), "1");
   // The next journal write of the owner copies the count into the execution.
   auto snap = (*second)[0].record.snapshot;
   BOOST_REQUIRE(journal_trigger(*this, snap, started_by("node-b"), {}, "node-b", 2));
   BOOST_CHECK_EQUAL(db.scalar("SELECT lease_renewals FROM executions"), "1");
+  // A renewal that crosses the execution's end (its queue row deleted) says so:
+  // the lease is not lost to another owner.
+  db.scalar("DELETE FROM execution_queue");
+  auto ended = queue.renew("node-b", {lease_ref{id, 2, 60000}});
+  BOOST_REQUIRE(ended);
+  BOOST_CHECK(ended->renewed_ids.empty());
+  BOOST_REQUIRE_EQUAL(ended->ended_ids.size(), 1u);
+  BOOST_CHECK_EQUAL(ended->ended_ids[0], id);
 }
 
 BOOST_AUTO_TEST_CASE(lease_length_is_the_longest_step_timeout_plus_buffer_or_twice_the_p95) {
@@ -369,7 +379,7 @@ BOOST_AUTO_TEST_CASE(lease_length_is_the_longest_step_timeout_plus_buffer_or_twi
   imm.lease = short_buffer;
   BOOST_CHECK_EQUAL(admit_one(imm).lease_ms, 10000);
   // Renewals extend each lease by its own length.
-  BOOST_REQUIRE(queue.renew("node-a", {lease_ref{a.execution_id, a.fence, 2000}})->size() == 1u);
+  BOOST_REQUIRE(queue.renew("node-a", {lease_ref{a.execution_id, a.fence, 2000}})->renewed_ids.size() == 1u);
   BOOST_CHECK_EQUAL(db.scalar("SELECT round(extract(epoch FROM lease_expires_at - now()))::int "
                               "FROM execution_queue WHERE execution_id = '" + a.execution_id + "'"),
                     "2");
@@ -543,7 +553,7 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_can_neither_renew_nor_write_once_its_lock_
   BOOST_CHECK_EQUAL(gb->grants.at(0).fence, 2);
   // node-a wakes up: its late renewal and its next write are both refused.
   BOOST_CHECK(queue.renew("node-a", {lease_ref{a.record.execution_id, a.record.fence, 60000}})
-                ->empty());
+                ->renewed_ids.empty());
   BOOST_CHECK(!journal_trigger(*this, snap, finished(0), {}, "node-a", a.record.fence));
   BOOST_CHECK(!locks.acquire(acquiring(a, "node-a")));
   BOOST_CHECK_EQUAL(db.scalar("SELECT owner_execution_id::text FROM execution_locks"),

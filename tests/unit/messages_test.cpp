@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(claimed_batch{{sample_stored(), sample_stored()}}, "stagee::claimed_batch");
   round_trip(renew_request{"n", {lease_ref{"a", 1, 300}, lease_ref{"b", 2, 400}}},
              "stagee::renew_request");
-  round_trip(renewed{{"a"}}, "stagee::renewed");
+  round_trip(renewed{{"a"}, {"b"}}, "stagee::renewed");
   round_trip(run_request{sample_record()}, "stagee::run_request");
   round_trip(execution_done{"e", execution_status::succeeded}, "stagee::execution_done");
   round_trip(execution_released{"e"}, "stagee::execution_released");
