@@ -192,9 +192,9 @@ void flush(self_ptr self) {
 }
 
 struct replayed_events {
-  int64_t first = 0;   // how many
-  bool second = false; // saw a terminal event
-  int64_t third = 0;   // last seq sent (after_seq when none)
+  int64_t count = 0;
+  bool terminal = false; // saw a terminal event
+  int64_t last_seq = 0;  // last seq sent (after_seq when none)
 };
 
 /// Replays stored events after req.after_seq.
@@ -227,10 +227,10 @@ caf::result<subscribed> subscribe(self_ptr self, const subscribe_request& req) {
     auto r = replay(self, req);
     if (!r)
       return r.error();
-    replayed = r->first;
-    if (r->second) // terminal: nothing will follow
+    replayed = r->count;
+    if (r->terminal) // nothing will follow
       return subscribed{req.execution_id, replayed};
-    sub.last_seq = r->third;
+    sub.last_seq = r->last_seq;
   }
   self->monitor(req.subscriber);
   auto& subs = self->state.subscribers[req.execution_id];

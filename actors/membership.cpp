@@ -269,6 +269,14 @@ void forget_gone(self_ptr self) {
   }
 }
 
+/// Our row as the recorder writes it.
+member_heartbeat heartbeat_row(self_ptr self) {
+  member_heartbeat hb;
+  hb.self = self->state.self_info;
+  hb.stale_ms = self->state.settings.stale_ms;
+  return hb;
+}
+
 void heartbeat(self_ptr self, bool with_leases,
                caf::typed_response_promise<cluster_status> rp = {});
 
@@ -327,18 +335,15 @@ cluster_status status_of(self_ptr self) {
 
 void heartbeat(self_ptr self, bool with_leases, caf::typed_response_promise<cluster_status> rp) {
   auto& st = self->state;
-  if (st.beating && !rp.pending())
+  auto tracked = !rp.pending(); // the periodic one: at most one in flight
+  if (tracked && st.beating)
     return;
-  member_heartbeat hb;
-  hb.self = st.self_info;
-  hb.stale_ms = st.settings.stale_ms;
+  st.beating = st.beating || tracked;
+  auto hb = heartbeat_row(self);
   hb.with_leases = with_leases;
   for (auto& [_, e] : st.members)
     if (e.state == link::down && !e.info.name.empty())
       hb.link_down.push_back(e.info.name);
-  if (!rp.pending())
-    st.beating = true;
-  auto tracked = !rp.pending();
   self->request(st.peers.recorder, milliseconds{std::max<int64_t>(st.settings.stale_ms, 5000)}, hb)
     .then(
       [=](member_rows& rows) mutable {
@@ -443,10 +448,7 @@ worker_supervisor_actor pick_for_work(self_ptr self) {
 /// Writes our row now (graceful shutdown); true once written.
 caf::typed_response_promise<bool> write_state(self_ptr self) {
   auto rp = self->make_response_promise<bool>();
-  member_heartbeat hb;
-  hb.self = self->state.self_info;
-  hb.stale_ms = self->state.settings.stale_ms;
-  self->request(self->state.peers.recorder, std::chrono::seconds(5), hb)
+  self->request(self->state.peers.recorder, std::chrono::seconds(5), heartbeat_row(self))
     .then([=](member_rows&) mutable { rp.deliver(true); },
           [=](caf::error&) mutable { rp.deliver(false); });
   return rp;
