@@ -1,5 +1,6 @@
 #include "actors/admission.hpp"
 
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 
 namespace stagee {
@@ -40,6 +41,9 @@ admission_actor::behavior_type admission(admission_actor::stateful_pointer<admis
   return {
     [=](admit_request& req) { return self->state.pending.park(self, std::move(req)); },
     [=](flush_atom) { flush(self); },
+    [=](inspect_atom) {
+      return probe_of_worker(self, {{"parked", std::to_string(self->state.pending.size())}});
+    },
   };
 }
 

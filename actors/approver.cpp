@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "actors/execution_fsm.hpp"
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 #include "messages/errors.hpp"
 
@@ -138,6 +139,7 @@ approver_actor::behavior_type approver(self_ptr self, std::string node, std::str
   st.approvals = std::make_unique<approval_store>(*st.db);
   return {
     [=](const approve_request& req) { return decide(self, req); },
+    [=](inspect_atom) { return probe_of_worker(self); },
   };
 }
 

@@ -1,5 +1,6 @@
 #include "actors/authorizer.hpp"
 
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 #include "messages/errors.hpp"
 
@@ -51,6 +52,7 @@ authorizer_actor::behavior_type authorizer(self_ptr self, std::string node,
   st.store = std::make_unique<rbac_store>(*st.db);
   return {
     [=](const authz_request& req) { return check(self, req); },
+    [=](inspect_atom) { return probe_of_worker(self); },
   };
 }
 

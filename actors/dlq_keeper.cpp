@@ -1,5 +1,6 @@
 #include "actors/dlq_keeper.hpp"
 
+#include "actors/probe.hpp"
 #include "actors/result.hpp"
 
 namespace stagee {
@@ -30,6 +31,7 @@ dlq_actor::behavior_type dlq_keeper(dlq_actor::stateful_pointer<dlq_keeper_state
   self->state.store = std::make_unique<dlq_store>(*self->state.db);
   return {
     [=](const dlq_list_request& req) { return to_result(self->state.store->list(req)); },
+    [=](inspect_atom) { return probe_of_worker(self); },
     [=](const dlq_entry_request& req) { return to_result(entry_op(*self->state.store, req)); },
     [=](const dlq_source_request& req) {
       return to_result(self->state.store->get(req.tenant_id, req.id));

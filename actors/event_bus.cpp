@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 #include "config/masker.hpp"
 #include "messages/errors.hpp"
@@ -265,6 +266,16 @@ event_bus_actor::behavior_type event_bus(self_ptr self, std::string db_url,
     [=](journal_append& a) { return self->state.pending.park(self, std::move(a)); },
     [=](subscribe_request& req) { return subscribe(self, req); },
     [=](flush_atom) { flush(self); },
+    [=](inspect_atom) {
+      auto& st = self->state;
+      size_t subs = 0;
+      for (auto& [id, list] : st.subscribers)
+        subs += list.size();
+      return probe_of_worker(self, {{"parked_writes", std::to_string(st.pending.size())},
+                                    {"watched_executions", std::to_string(st.subscribers.size())},
+                                    {"subscribers", std::to_string(subs)},
+                                    {"peer_buses", std::to_string(st.peers.size())}});
+    },
     [=](const execution_event& ev) { deliver(self, ev.execution_id, {ev}); },
     [=](const remote_interest& ri) {
       if (!ri.bus || ri.execution_id.empty())

@@ -4,6 +4,7 @@
 
 #include "actors/lock_manager.hpp"
 #include "actors/plan_codec.hpp"
+#include "actors/probe.hpp"
 #include "actors/secret_box.hpp"
 #include "actors/utf8.hpp"
 #include "messages/errors.hpp"
@@ -314,7 +315,7 @@ void arm_deadline_once(self_ptr self) {
   self->send(st.peers.timeouts,
              arm_deadline{st.record.execution_id, in_ms, timeout_policy_id(st.record.frozen_plan),
                           st.record.execution_timeout_ms,
-                          caf::actor_cast<execution_actor>(self)});
+                          caf::actor_cast<execution_actor>(self), st.record.tenant_id});
 }
 
 void committed(self_ptr self, const journal_committed& c) {
@@ -563,6 +564,47 @@ void begin(self_ptr self, trigger first) {
   acquire_locks_then_fire(self);
 }
 
+/// The console's view of this execution (docs/console.md).
+actor_probe probe(self_ptr self) {
+  auto& st = self->state;
+  std::string state = "running";
+  if (st.abandoning)
+    state = "abandoning";
+  else if (st.stop)
+    state = "stopping";
+  else if (st.acquiring || st.waiting_for_locks)
+    state = "waiting for locks";
+  else if (st.retry_pending)
+    state = "retry backoff";
+  else if (st.in_flight)
+    state = "journaling";
+  else if (st.draining)
+    state = "draining";
+  auto p = probe_of(self, state,
+                    {{"plan", st.record.frozen_plan.name},
+                     {"mode", to_string(st.record.mode)},
+                     {"last_seq", std::to_string(st.snapshot.last_seq)},
+                     {"locks_held", std::to_string(st.record.locks.size())},
+                     {"journal_failures", std::to_string(st.journal_failures)}});
+  execution_probe e;
+  e.execution_id = st.record.execution_id;
+  e.tenant_id = st.record.tenant_id;
+  e.status = st.snapshot.status;
+  e.fence = st.record.fence;
+  e.immediate = st.record.mode == execution_mode::immediate;
+  auto cursor = static_cast<size_t>(std::max(st.snapshot.cursor, 0));
+  if (cursor < st.snapshot.runs.size()) {
+    auto& run = st.snapshot.runs[cursor];
+    e.step = run.step_name;
+    e.step_index = run.step_index;
+    e.target = run.target;
+    e.attempt = run.attempt;
+  }
+  p.executions.push_back(std::move(e));
+  return p;
+}
+
+
 } // namespace
 
 trigger cancellation(const std::string& principal, const std::string& reason) {
@@ -599,6 +641,7 @@ execution_actor::behavior_type execution(self_ptr self, execution_record record,
   begin(self, std::move(first));
   return {
     [=](caf::get_atom) { return self->state.snapshot; },
+    [=](inspect_atom) { return probe(self); },
     [=](drain_atom) {
       self->state.draining = true;
       if (self->state.retry_pending && !self->state.in_flight) { // idle in a backoff

@@ -4,6 +4,7 @@
 
 #include "actors/execution_fsm.hpp"
 #include "actors/lock_manager.hpp"
+#include "actors/probe.hpp"
 #include "actors/utf8.hpp"
 #include "config/logging.hpp"
 #include "config/masker.hpp"
@@ -122,6 +123,40 @@ caf::result<Reply> delegate_in_tenant(self_ptr self, const caller& c, Request re
   authorized(self, rp, in_tenant(c, op, perm),
              [=](authz_reply&) mutable { rp.delegate(dest, req); });
   return rp;
+}
+
+/// A read about one execution the caller may view (a missing one or another
+/// tenant's: not_found), answered by a reader.
+template <class Reply, class Request>
+caf::result<Reply> read_execution(self_ptr self, const credential& cred, Request req,
+                                  const char* op) {
+  auto c = who(self, cred);
+  if (auto err = std::get_if<caf::error>(&c))
+    return std::move(*err);
+  if (auto err = check_execution_id(req.execution_id))
+    return err;
+  auto& caller_ = std::get<caller>(c);
+  req.tenant_id = caller_.tenant_id;
+  auto rp = self->make_response_promise<Reply>();
+  authorized(self, rp, on_execution(caller_, op, permission::view, req.execution_id),
+             [=](authz_reply&) mutable { rp.delegate(self->state.reader(), req); });
+  return rp;
+}
+
+/// A console query about the caller's tenant (a tenant named in the request must be
+/// the caller's own), authorized, then delegated to the actor that answers it.
+template <class Reply, class Request, class Handle>
+caf::result<Reply> console_query(self_ptr self, const credential& cred, Request req,
+                                 const char* op, const char* perm, Handle dest) {
+  auto c = who(self, cred);
+  if (auto err = std::get_if<caf::error>(&c))
+    return std::move(*err);
+  auto& caller_ = std::get<caller>(c);
+  if (!req.tenant_id.empty() && req.tenant_id != caller_.tenant_id)
+    return make_stagee_error(stagee_errc::permission_denied, "tenant",
+                             "you may only inspect your own tenant (" + caller_.tenant_id
+                               + "), not '" + req.tenant_id + "'");
+  return delegate_in_tenant<Reply>(self, caller_, std::move(req), op, perm, dest);
 }
 
 void log_submit(const admit_request& ar, const submit_reply& rep, const char* what) {
@@ -509,17 +544,6 @@ std::variant<caller, caf::error> authenticate(const gateway_auth& auth, const cr
   return c;
 }
 
-bool valid_uuid(const std::string& s) {
-  if (s.size() != 36)
-    return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
-      return false;
-  }
-  return true;
-}
-
 gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
                                      gateway_peers peers) {
   auto& st = self->state;
@@ -534,17 +558,7 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
       return submit(self, std::get<caller>(c), req);
     },
     [=](const credential& cred, status_request& req) -> caf::result<status_reply> {
-      auto c = who(self, cred);
-      if (auto err = std::get_if<caf::error>(&c))
-        return std::move(*err);
-      if (auto err = check_execution_id(req.execution_id))
-        return err;
-      auto& caller_ = std::get<caller>(c);
-      req.tenant_id = caller_.tenant_id;
-      auto rp = self->make_response_promise<status_reply>();
-      authorized(self, rp, on_execution(caller_, "status", permission::view, req.execution_id),
-                 [=](authz_reply&) mutable { rp.delegate(self->state.reader(), req); });
-      return rp;
+      return read_execution<status_reply>(self, cred, std::move(req), "status");
     },
     [=](const credential& cred, wait_request& req) -> caf::result<status_reply> {
       auto c = who(self, cred);
@@ -650,6 +664,42 @@ gateway_actor::behavior_type gateway(self_ptr self, gateway_settings settings,
         return std::move(*err);
       return delegate_in_tenant<cluster_status>(self, std::get<caller>(c), req, "cluster_status",
                                                 permission::view, self->state.peers.membership);
+    },
+    [=](const credential& cred, node_inspect_request& req) -> caf::result<node_inspection> {
+      return console_query<node_inspection>(self, cred, req, "inspect_node", permission::admin,
+                                            self->state.peers.inspector);
+    },
+    [=](const credential& cred, actor_inspect_request& req) -> caf::result<actor_view> {
+      return console_query<actor_view>(self, cred, req, "inspect_actor", permission::admin,
+                                       self->state.peers.inspector);
+    },
+    [=](const credential& cred, timers_request& req) -> caf::result<timer_list> {
+      return console_query<timer_list>(self, cred, req, "timers", permission::admin,
+                                       self->state.peers.inspector);
+    },
+    [=](const credential& cred, node_stats_request& req) -> caf::result<node_stats> {
+      return console_query<node_stats>(self, cred, req, "stats", permission::admin,
+                                       self->state.peers.inspector);
+    },
+    [=](const credential& cred, execution_list_request& req) -> caf::result<execution_list> {
+      return console_query<execution_list>(self, cred, req, "executions", permission::view,
+                                           self->state.reader());
+    },
+    [=](const credential& cred, queue_list_request& req) -> caf::result<queue_list> {
+      return console_query<queue_list>(self, cred, req, "queue", permission::view,
+                                       self->state.reader());
+    },
+    [=](const credential& cred, journal_request& req) -> caf::result<journal_page> {
+      return read_execution<journal_page>(self, cred, std::move(req), "journal");
+    },
+    [=](inspect_atom) -> caf::result<actor_probe> {
+      // The gateway is published: only this node's inspector may ask.
+      auto& sender = self->current_sender();
+      if (!sender || sender->node() != self->node())
+        return invalid("inspect", "inspect the gateway through the console (stagee console)");
+      return probe_of(self, self->state.draining ? "draining" : "serving",
+                      {{"readers", std::to_string(self->state.peers.readers.size())},
+                       {"authorizers", std::to_string(self->state.peers.authorizers.size())}});
     },
     [=](member_hello& h) { return self->delegate(self->state.peers.membership, std::move(h)); },
     [=](drain_atom) { self->state.draining = true; },

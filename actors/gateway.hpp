@@ -67,6 +67,7 @@ struct gateway_peers {
   std::vector<authorizer_actor> authorizers; // RBAC checks (round robin)
   approver_actor approver;            // approve / reject / cancel of waiting executions
   membership_actor membership;        // cluster: joins, status, where new work runs
+  inspector_actor inspector;          // the console's view of this node's actors
 };
 
 struct gateway_state {
@@ -91,8 +92,5 @@ gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_sta
 /// gateway calls it for every request; tests call it directly.
 std::variant<caller, caf::error> authenticate(const gateway_auth& auth, const credential& cred,
                                               int64_t now_s);
-
-/// True for a canonical lowercase or uppercase 8-4-4-4-12 hex UUID.
-bool valid_uuid(const std::string& s);
 
 } // namespace stagee

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "actors/probe.hpp"
 #include "actors/result.hpp"
 #include "config/logging.hpp"
 
@@ -109,6 +110,10 @@ lock_manager_actor::behavior_type lock_manager(self_ptr self, lock_manager_setti
   return {
     [=](const acquire_locks& req) { return acquire(self, req); },
     [=](const locks_request& req) { return to_result(self->state.store->list(req)); },
+    [=](inspect_atom) {
+      return probe_of_worker(
+        self, {{"reap_interval_ms", std::to_string(self->state.settings.reap_interval_ms)}});
+    },
     [=](lock_reap_atom) {
       reap(self);
       self->delayed_send(self, std::chrono::milliseconds{self->state.settings.reap_interval_ms},

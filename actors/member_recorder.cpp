@@ -1,5 +1,6 @@
 #include "actors/member_recorder.hpp"
 
+#include "actors/probe.hpp"
 #include "actors/result.hpp"
 
 namespace stagee {
@@ -35,6 +36,7 @@ member_recorder(member_recorder_actor::stateful_pointer<member_recorder_state> s
   self->state.store = std::make_unique<member_store>(*self->state.db);
   return {
     [=](const member_heartbeat& hb) { return to_result(beat(*self->state.store, hb)); },
+    [=](inspect_atom) { return probe_of_worker(self); },
   };
 }
 

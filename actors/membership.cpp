@@ -4,6 +4,7 @@
 #include <random>
 #include <set>
 
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 #include "messages/gateway.hpp"
 
@@ -544,6 +545,19 @@ membership_actor::behavior_type membership(self_ptr self, membership_settings se
       return write_state(self);
     },
     [=](caf::tick_atom) { tick(self); },
+    [=](inspect_atom) {
+      auto& st = self->state;
+      int connected = 0;
+      for (auto& [_, e] : st.members)
+        connected += e.state == link::connected ? 1 : 0;
+      return probe_of(self, st.isolated ? "isolated" : st.self_info.state,
+                      {{"address", st.self_info.address},
+                       {"node_id", st.self_info.node_id},
+                       {"peers_known", std::to_string(st.members.size())},
+                       {"peers_connected", std::to_string(connected)},
+                       {"db_heartbeat_failures", std::to_string(st.db_failures)},
+                       {"tls", st.settings.tls ? "on" : "off"}});
+    },
   };
 }
 

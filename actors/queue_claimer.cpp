@@ -1,5 +1,6 @@
 #include "actors/queue_claimer.hpp"
 
+#include "actors/probe.hpp"
 #include "actors/result.hpp"
 #include "config/logging.hpp"
 
@@ -24,6 +25,7 @@ queue_actor::behavior_type queue_claimer(queue_actor::stateful_pointer<queue_cla
       return to_result(self->state.store->renew(req.node, req.leases));
     },
     [=](const reap_request&) { return to_result(self->state.store->reap()); },
+    [=](inspect_atom) { return probe_of_worker(self); },
     [=](stats_atom, int32_t min_samples) {
       return to_result(self->state.store->refresh_step_stats(min_samples));
     },

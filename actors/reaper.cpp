@@ -1,5 +1,6 @@
 #include "actors/reaper.hpp"
 
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 
 namespace stagee {
@@ -58,6 +59,12 @@ reaper_actor::behavior_type reaper(self_ptr self, reaper_settings settings, queu
       refresh_stats(self);
       self->delayed_send(self, std::chrono::milliseconds{self->state.settings.stats_interval_ms},
                          stats_tick_atom::value);
+    },
+    [=](inspect_atom) {
+      return probe_of(self, "periodic",
+                      {{"reap_interval_ms", std::to_string(self->state.settings.interval_ms)},
+                       {"stats_interval_ms",
+                        std::to_string(self->state.settings.stats_interval_ms)}});
     },
   };
 }

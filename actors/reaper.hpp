@@ -9,13 +9,16 @@
 #include <string>
 
 #include "messages/store.hpp"
+#include "messages/console.hpp"
 
 namespace stagee {
 
 using stats_tick_atom = caf::atom_constant<caf::atom("statstick")>;
 
-using reaper_actor =
-  caf::typed_actor<caf::reacts_to<caf::tick_atom>, caf::reacts_to<stats_tick_atom>>;
+using reaper_actor = caf::typed_actor<
+  caf::reacts_to<caf::tick_atom>, caf::reacts_to<stats_tick_atom>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 struct reaper_settings {
   std::string node;

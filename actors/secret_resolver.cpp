@@ -1,5 +1,6 @@
 #include "actors/secret_resolver.hpp"
 
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 #include "messages/errors.hpp"
 
@@ -70,6 +71,7 @@ secret_resolver(self_ptr self, std::string node, secret_sources sources, std::st
   st.store = std::make_unique<secret_store>(*st.db);
   return {
     [=](const resolve_secrets& req) { return resolve(self, req); },
+    [=](inspect_atom) { return probe_of_worker(self); },
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 
 namespace stagee {
@@ -32,6 +33,15 @@ std::vector<arm_deadline> deadline_table::take_due(clock::time_point now) {
     out.push_back(std::move(i->second.request));
     by_id_.erase(i);
   }
+  return out;
+}
+
+std::vector<std::pair<const arm_deadline*, deadline_table::clock::time_point>>
+deadline_table::list() const {
+  std::vector<std::pair<const arm_deadline*, clock::time_point>> out;
+  out.reserve(by_due_.size());
+  for (auto& [due, id] : by_due_)
+    out.emplace_back(&by_id_.at(id).request, due);
   return out;
 }
 
@@ -96,6 +106,29 @@ timeout_scheduler_actor::behavior_type timeout_scheduler(self_ptr self, std::str
       schedule(self);
     },
     [=](caf::get_atom) { return static_cast<int32_t>(self->state.table.size()); },
+    [=](const timers_request& req) {
+      timer_list out{self->state.node, {}};
+      auto now = deadline_table::clock::now();
+      for (auto& [armed, due] : self->state.table.list()) {
+        timer_view t;
+        t.kind = "execution deadline";
+        t.due_in_ms = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
+        t.hidden = armed->tenant_id != req.tenant_id;
+        if (!t.hidden)
+          t.execution_id = armed->execution_id;
+        out.timers.push_back(std::move(t));
+      }
+      return out;
+    },
+    [=](inspect_atom) {
+      auto& st = self->state;
+      probe_details d{{"armed", std::to_string(st.table.size())}};
+      if (st.timer_due)
+        d["next_due_in_ms"] = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                *st.timer_due - deadline_table::clock::now())
+                                                .count());
+      return probe_of(self, st.table.size() > 0 ? "armed" : "idle", std::move(d));
+    },
   };
 }
 

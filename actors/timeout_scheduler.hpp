@@ -41,6 +41,9 @@ public:
 
   size_t size() const { return by_id_.size(); }
 
+  /// Every armed deadline with its due time, soonest first.
+  std::vector<std::pair<const arm_deadline*, clock::time_point>> list() const;
+
 private:
   struct entry {
     arm_deadline request;

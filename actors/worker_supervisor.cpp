@@ -3,6 +3,7 @@
 #include <set>
 
 #include "actors/plan_codec.hpp"
+#include "actors/probe.hpp"
 #include "config/logging.hpp"
 #include "messages/errors.hpp"
 
@@ -32,6 +33,9 @@ void spawn_child(self_ptr self, execution_record rec, trigger first, bool immedi
   auto child = self->spawn<caf::monitored>(execution, rec, std::move(first), st.settings.exec,
                                            std::move(peers));
   st.by_address[child.address()] = id;
+  if (st.peers.inspector)
+    self->send(st.peers.inspector,
+               actor_registration{"execution", id, caf::actor_cast<caf::strong_actor_ptr>(child)});
   st.children[id] = supervised_child{child, std::move(rec), std::move(restarts), immediate, lease};
 }
 
@@ -332,8 +336,51 @@ milliseconds tick_period(const supervisor_state& st) {
 
 void drain_step(self_ptr self);
 
+/// Counts an execution that ended here (the console's executions/s).
+void count_finished(supervisor_state& st) {
+  auto now = steady::now();
+  st.finished.push_back(now);
+  st.finished_total += 1;
+  while (!st.finished.empty() && now - st.finished.front() > std::chrono::seconds(60))
+    st.finished.pop_front();
+}
+
+/// The console's view: state, capacity, and every child with its lease.
+actor_probe probe(self_ptr self) {
+  auto& st = self->state;
+  auto now = steady::now();
+  int64_t last_10s = 0, last_60s = 0;
+  for (auto t : st.finished) {
+    last_60s += now - t <= std::chrono::seconds(60) ? 1 : 0;
+    last_10s += now - t <= std::chrono::seconds(10) ? 1 : 0;
+  }
+  auto state = st.draining ? "draining" : st.isolated ? "isolated (not claiming)" : "claiming";
+  auto p = probe_of(self, state,
+                    {{"capacity", std::to_string(st.settings.capacity)},
+                     {"background_running", std::to_string(st.background_running())},
+                     {"children", std::to_string(st.children.size())},
+                     {"finished_10s", std::to_string(last_10s)},
+                     {"finished_60s", std::to_string(last_60s)},
+                     {"finished_total", std::to_string(st.finished_total)}});
+  for (auto& [id, child] : st.children) {
+    execution_probe e;
+    e.execution_id = id;
+    e.tenant_id = child.record.tenant_id;
+    e.status = child.record.snapshot.status;
+    e.fence = child.record.fence;
+    e.immediate = child.immediate;
+    if (child.record.lease_ms > 0)
+      e.lease_expires_in_ms = child.record.lease_ms
+                              - std::chrono::duration_cast<milliseconds>(now - child.lease.from)
+                                  .count();
+    p.executions.push_back(std::move(e));
+  }
+  return p;
+}
+
 void done(self_ptr self, const execution_done& d) {
   auto& st = self->state;
+  count_finished(st);
   auto freed_capacity = false; // only background children count against capacity
   auto i = st.children.find(d.execution_id);
   if (i != st.children.end()) {
@@ -530,6 +577,7 @@ worker_supervisor(self_ptr self, supervisor_settings settings, supervisor_peers 
     [=](poll_atom) { claim(self); },
     [=](cancel_atom) { poll_cancels(self); },
     [=](load_atom) { return self->state.background_running(); },
+    [=](inspect_atom) { return probe(self); },
     [=](isolated_atom, bool isolated) {
       self->state.isolated = isolated;
       if (!isolated)

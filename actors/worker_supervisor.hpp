@@ -20,12 +20,14 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "actors/execution.hpp"
+#include "messages/console.hpp"
 #include "messages/secrets.hpp"
 #include "messages/store.hpp"
 #include "messages/worker.hpp"
@@ -78,6 +80,7 @@ struct supervisor_peers {
   lock_manager_actor locks;         // for the execution actors
   timeout_scheduler_actor timeouts; // for the execution actors
   secret_resolver_actor secrets;    // for the execution actors
+  inspector_actor inspector;        // execution actors are registered here (null: none)
 };
 
 struct supervisor_state {
@@ -98,6 +101,8 @@ struct supervisor_state {
   bool cancel_polling = false; // a cancellation poll is in flight
   bool cancel_again = false;   // poll again when it returns
   std::chrono::steady_clock::time_point last_cancel_poll;
+  std::deque<std::chrono::steady_clock::time_point> finished; // ends within the last 60 s
+  int64_t finished_total = 0;
   int32_t background_running() const;
 };
 

@@ -19,6 +19,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/auth.hpp"
 #include "messages/execution.hpp"
 
@@ -65,6 +66,9 @@ typename Inspector::result_type inspect(Inspector& f, approve_reply& x) {
 /// approval: names the status), approval_invalidated (stale plan_hash),
 /// permission_denied (self-approval at level >= 2), invalid_request (field step),
 /// db_unavailable.
-using approver_actor = caf::typed_actor<caf::replies_to<approve_request>::with<approve_reply>>;
+using approver_actor = caf::typed_actor<
+  caf::replies_to<approve_request>::with<approve_reply>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

@@ -15,6 +15,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/execution.hpp"
 
 namespace stagee {
@@ -93,6 +94,9 @@ typename Inspector::result_type inspect(Inspector& f, authz_reply& x) {
 }
 
 /// Detached (it queries PostgreSQL). Errors: not_found, db_unavailable.
-using authorizer_actor = caf::typed_actor<caf::replies_to<authz_request>::with<authz_reply>>;
+using authorizer_actor = caf::typed_actor<
+  caf::replies_to<authz_request>::with<authz_reply>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

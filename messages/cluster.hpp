@@ -18,6 +18,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/worker.hpp"
 
 namespace stagee {
@@ -192,10 +193,14 @@ using membership_actor = caf::typed_actor<
   // Graceful shutdown done: mark the row left; replies when written.
   caf::replies_to<caf::close_atom>::with<bool>,
   // Internal timer: gossip, database heartbeat, reconnects.
-  caf::reacts_to<caf::tick_atom>>;
+  caf::reacts_to<caf::tick_atom>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 /// Detached: the membership's blocking database work.
 using member_recorder_actor = caf::typed_actor<
-  caf::replies_to<member_heartbeat>::with<member_rows>>;
+  caf::replies_to<member_heartbeat>::with<member_rows>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

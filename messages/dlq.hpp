@@ -10,6 +10,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
+#include "messages/console.hpp"
 
 namespace stagee {
 
@@ -148,6 +149,8 @@ using dlq_actor = caf::typed_actor<
   caf::replies_to<dlq_list_request>::with<dlq_page>,
   caf::replies_to<dlq_entry_request>::with<dlq_entry>,
   caf::replies_to<dlq_source_request>::with<dlq_requeue_source>,
-  caf::replies_to<dlq_summary_request>::with<dlq_summary>>;
+  caf::replies_to<dlq_summary_request>::with<dlq_summary>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

@@ -12,6 +12,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/execution.hpp"
 #include "messages/gateway.hpp"
 
@@ -99,6 +100,8 @@ using event_bus_actor = caf::typed_actor<
   // From the membership: who to tell about our subscriptions.
   caf::reacts_to<peer_buses>,
   // Internal timer: catch idle subscriptions up from the journal, renew interests.
-  caf::reacts_to<catchup_atom>>;
+  caf::reacts_to<catchup_atom>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

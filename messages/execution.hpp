@@ -84,6 +84,9 @@ bool from_string(const std::string& s, event_kind& out);
 bool is_terminal(execution_status x);
 bool is_terminal(step_status x);
 
+/// True for a canonical lowercase or uppercase 8-4-4-4-12 hex UUID (execution ids).
+bool valid_uuid(const std::string& s);
+
 /// One step on one target.
 struct step_run {
   int32_t step_index = 0;

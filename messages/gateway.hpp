@@ -11,9 +11,11 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/approvals.hpp"
 #include "messages/auth.hpp"
 #include "messages/cluster.hpp"
+#include "messages/console.hpp"
 #include "messages/dlq.hpp"
 #include "messages/execution.hpp"
 #include "messages/locks.hpp"
@@ -208,10 +210,21 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<credential, approve_request>::with<approve_reply>,
   // Cluster members as this node sees them (R-CL-1).
   caf::replies_to<credential, cluster_status_request>::with<cluster_status>,
+  // The console (R-IF-4): this node's actors, timers and figures (permission admin) ...
+  caf::replies_to<credential, node_inspect_request>::with<node_inspection>,
+  caf::replies_to<credential, actor_inspect_request>::with<actor_view>,
+  caf::replies_to<credential, timers_request>::with<timer_list>,
+  caf::replies_to<credential, node_stats_request>::with<node_stats>,
+  // ... and the tenant's executions, queue and journal (permission view).
+  caf::replies_to<credential, execution_list_request>::with<execution_list>,
+  caf::replies_to<credential, queue_list_request>::with<queue_list>,
+  caf::replies_to<credential, journal_request>::with<journal_page>,
   // Node to node (no credential: node links are authenticated by TLS, see
   // docs/cluster.md): a node joins or gossips; handed to the membership actor.
   caf::replies_to<member_hello>::with<member_hello>,
   // Node shutting down: refuse new submits with shutting_down.
-  caf::reacts_to<caf::atom_constant<caf::atom("drain")>>>;
+  caf::reacts_to<caf::atom_constant<caf::atom("drain")>>,
+  // What it is doing now, for the console (docs/console.md); local senders only.
+  inspect_handler>;
 
 } // namespace stagee

@@ -16,6 +16,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/execution.hpp"
 
 namespace stagee {
@@ -130,6 +131,8 @@ using lock_manager_actor = caf::typed_actor<
   caf::replies_to<acquire_locks>::with<locks_outcome>,
   caf::replies_to<locks_request>::with<lock_list>,
   // Internal timer: free locks whose lease expired by the database clock.
-  caf::reacts_to<lock_reap_atom>>;
+  caf::reacts_to<lock_reap_atom>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

@@ -1,4 +1,5 @@
 #include <array>
+#include <cctype>
 #include <cstring>
 
 #include <caf/all.hpp>
@@ -93,6 +94,17 @@ bool from_string(const std::string& s, event_kind& out) {
 
 std::string permission::execute(action_class c) { return "execute:" + to_string(c); }
 
+bool valid_uuid(const std::string& s) {
+  if (s.size() != 36)
+    return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
+      return false;
+  }
+  return true;
+}
+
 bool is_terminal(execution_status x) {
   switch (x) {
     case execution_status::succeeded:
@@ -154,6 +166,11 @@ error_detail describe(const caf::error& err) {
         out.message = "the receiving actor is down";
         return out;
       default:
+        // Our own system errors carry one sentence (caf::make_error(sec, "...")).
+        if (err.context().match_elements<std::string>()) {
+          out.message = err.context().get_as<std::string>(0);
+          return out;
+        }
         break;
     }
   }
@@ -248,6 +265,28 @@ void add_stagee_types(caf::actor_system_config& cfg) {
   add<member_rows>(cfg, "stagee::member_rows");
   add<remote_interest>(cfg, "stagee::remote_interest");
   add<peer_buses>(cfg, "stagee::peer_buses");
+  add<execution_probe>(cfg, "stagee::execution_probe");
+  add<actor_probe>(cfg, "stagee::actor_probe");
+  add<actor_registration>(cfg, "stagee::actor_registration");
+  add<actor_view>(cfg, "stagee::actor_view");
+  add<node_inspect_request>(cfg, "stagee::node_inspect_request");
+  add<node_inspection>(cfg, "stagee::node_inspection");
+  add<actor_inspect_request>(cfg, "stagee::actor_inspect_request");
+  add<timers_request>(cfg, "stagee::timers_request");
+  add<timer_view>(cfg, "stagee::timer_view");
+  add<timer_list>(cfg, "stagee::timer_list");
+  add<node_stats_request>(cfg, "stagee::node_stats_request");
+  add<node_stats>(cfg, "stagee::node_stats");
+  add<execution_list_request>(cfg, "stagee::execution_list_request");
+  add<execution_row>(cfg, "stagee::execution_row");
+  add<execution_list>(cfg, "stagee::execution_list");
+  add<queue_list_request>(cfg, "stagee::queue_list_request");
+  add<queue_row>(cfg, "stagee::queue_row");
+  add<queue_list>(cfg, "stagee::queue_list");
+  add<journal_request>(cfg, "stagee::journal_request");
+  add<journal_page>(cfg, "stagee::journal_page");
+  add<node_counts_request>(cfg, "stagee::node_counts_request");
+  add<node_counts>(cfg, "stagee::node_counts");
   cfg.add_error_category(caf::atom("stagee"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            auto s = "stagee_error(" + to_string(static_cast<stagee_errc>(code));

@@ -10,6 +10,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
+#include "messages/console.hpp"
 
 namespace stagee {
 
@@ -36,7 +37,9 @@ typename Inspector::result_type inspect(Inspector& f, resolved_secrets& x) {
 /// Detached (PostgreSQL and files). Looks in the encrypted store first, then in the
 /// secret directory. Error: secret_unavailable (field "secret:NAME") naming the first
 /// name found nowhere (or that cannot be decrypted), db_unavailable.
-using secret_resolver_actor
-  = caf::typed_actor<caf::replies_to<resolve_secrets>::with<resolved_secrets>>;
+using secret_resolver_actor = caf::typed_actor<
+  caf::replies_to<resolve_secrets>::with<resolved_secrets>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

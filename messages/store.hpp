@@ -10,6 +10,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/event_bus.hpp"
 #include "messages/execution.hpp"
 #include "messages/gateway.hpp"
@@ -71,7 +72,9 @@ using admission_actor = caf::typed_actor<
   // Insert (or find the duplicate of) an execution; replies after COMMIT.
   caf::replies_to<admit_request>::with<admit_reply>,
   // Internal: closes a batch.
-  caf::reacts_to<flush_atom>>;
+  caf::reacts_to<flush_atom>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 /// Load one execution (to restart its actor from the last snapshot).
 struct load_request {
@@ -88,7 +91,14 @@ using reader_actor = caf::typed_actor<
   // Records a cancellation request (first one wins; none on a terminal execution)
   // and replies with the execution's cancellation state.
   caf::replies_to<cancel_request>::with<cancel_reply>,
-  caf::replies_to<load_request>::with<stored_execution>>;
+  caf::replies_to<load_request>::with<stored_execution>,
+  // Console listings of the caller's tenant, and node-wide counts (console.sql).
+  caf::replies_to<execution_list_request>::with<execution_list>,
+  caf::replies_to<queue_list_request>::with<queue_list>,
+  caf::replies_to<journal_request>::with<journal_page>,
+  caf::replies_to<node_counts_request>::with<node_counts>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 /// Claim up to max_count runnable executions for node (FOR UPDATE SKIP LOCKED),
 /// each leased for the length lease_sizing gives it (record.lease_ms).
@@ -233,6 +243,8 @@ using queue_actor = caf::typed_actor<
   caf::replies_to<release_request>::with<renewed>,
   caf::replies_to<reap_request>::with<reaped>,
   caf::replies_to<stats_atom, int32_t>::with<int32_t>,
-  caf::replies_to<cancel_poll_request>::with<cancel_batch>>;
+  caf::replies_to<cancel_poll_request>::with<cancel_batch>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

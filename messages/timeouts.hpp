@@ -16,6 +16,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/worker.hpp"
 
 namespace stagee {
@@ -28,12 +29,13 @@ struct arm_deadline {
   std::string policy_id; // for the message
   int64_t budget_ms = 0; // the policy's execution timeout, for the message
   execution_actor owner;
+  std::string tenant_id;  // the console shows a timer only to its tenant
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, arm_deadline& x) {
   return f(caf::meta::type_name("arm_deadline"), x.execution_id, x.in_ms, x.policy_id,
-           x.budget_ms, x.owner);
+           x.budget_ms, x.owner, x.tenant_id);
 }
 
 /// Forget an execution's deadline (it ended or left this node). Only the actor that
@@ -63,6 +65,10 @@ using timeout_scheduler_actor = caf::typed_actor<
   caf::reacts_to<disarm_deadline>,
   caf::reacts_to<deadline_tick>,
   // Number of armed deadlines (inspection, tests).
-  caf::replies_to<caf::get_atom>::with<int32_t>>;
+  caf::replies_to<caf::get_atom>::with<int32_t>,
+  // The armed deadlines, soonest first (the console's `timers`).
+  caf::replies_to<timers_request>::with<timer_list>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 } // namespace stagee

@@ -7,6 +7,7 @@
 #include "messages/approvals.hpp"
 #include "messages/auth.hpp"
 #include "messages/cluster.hpp"
+#include "messages/console.hpp"
 #include "messages/dlq.hpp"
 #include "messages/errors.hpp"
 #include "messages/event_bus.hpp"

@@ -12,6 +12,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/console.hpp"
 #include "messages/execution.hpp"
 
 namespace stagee {
@@ -111,7 +112,9 @@ using worker_supervisor_actor = caf::typed_actor<
   // stop claiming (true) or resume (false).
   caf::reacts_to<isolated_atom, bool>,
   // Internal timer: periodic claim and lease renewal.
-  caf::reacts_to<caf::tick_atom>>;
+  caf::reacts_to<caf::tick_atom>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 using execution_actor = caf::typed_actor<
   // Current in-memory snapshot (inspection).
@@ -123,7 +126,9 @@ using execution_actor = caf::typed_actor<
   // Internal timer: retry a journal write that failed (database unavailable).
   caf::reacts_to<caf::tick_atom>,
   // Internal timer: the backoff of a failed run is over; run it again.
-  caf::reacts_to<retry_atom>>;
+  caf::reacts_to<retry_atom>,
+  // What it is doing now, for the console (docs/console.md).
+  inspect_handler>;
 
 /// Run one step on one target.
 struct run_step {

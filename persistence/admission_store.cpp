@@ -14,7 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 
-json execution_row(const admit_request& r) {
+json executions_row_json(const admit_request& r) {
   auto& rec = r.record;
   auto& p = rec.frozen_plan;
   return json{{"id", rec.execution_id},
@@ -122,7 +122,7 @@ admission_store::admit(const std::vector<admit_request>& batch) {
     for (auto& r : batch) {
       keys.push_back({{"tenant_id", r.record.tenant_id},
                       {"idempotency_key", r.record.idempotency_key}});
-      rows.push_back(execution_row(r));
+      rows.push_back(executions_row_json(r));
     }
     txn.exec_prepared(stmt::admit_expire_keys, keys.dump(),
                       static_cast<double>(settings_.dedup_window_s));

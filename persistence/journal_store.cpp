@@ -136,8 +136,12 @@ journal_store::events_after(const std::string& execution_id, int64_t after_seq,
   });
   if (!rows)
     return rows.error();
+  return events_from_rows(*rows);
+}
+
+caf::expected<std::vector<execution_event>> events_from_rows(const pqxx::result& rows) {
   std::vector<execution_event> out;
-  for (auto row : *rows) {
+  for (auto row : rows) {
     auto ev = event_from_row(row[0].as<std::string>(), row[1].as<int64_t>(),
                              row[2].as<std::string>(), row[3].as<std::string>());
     if (!ev)

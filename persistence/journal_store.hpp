@@ -39,4 +39,7 @@ private:
   db_session& db_;
 };
 
+/// Decodes rows of events_after / console_journal (execution_id, seq, kind, payload).
+caf::expected<std::vector<execution_event>> events_from_rows(const pqxx::result& rows);
+
 } // namespace stagee

@@ -1,4 +1,4 @@
-/// Reads of executions for status, wait and restarts.
+/// Reads of executions for status, wait, restarts and the console.
 #pragma once
 
 #include <caf/expected.hpp>
@@ -24,6 +24,19 @@ public:
 
   /// Every timeout_policies row.
   caf::expected<std::vector<timeout_policy>> timeout_policies();
+
+  /// Console listings of one tenant (console.sql). Each page holds at most
+  /// req.limit rows (clamped to 1..500); `more` says that more matched.
+  /// invalid_request names the field of a malformed request.
+  caf::expected<execution_list> executions(const execution_list_request& req);
+  caf::expected<queue_list> queue(const queue_list_request& req);
+
+  /// The execution's journal, oldest first; not_found when missing (or owned by
+  /// another tenant).
+  caf::expected<journal_page> journal(const journal_request& req);
+
+  /// Node-wide counts for `stats` (every tenant).
+  caf::expected<stagee::node_counts> node_counts(const node_counts_request& req);
 
 private:
   db_session& db_;

@@ -81,7 +81,12 @@ constexpr const char* member_declare_dead = "member_declare_dead";
 constexpr const char* member_free_leases = "member_free_leases";
 constexpr const char* member_free_locks = "member_free_locks";
 
-constexpr std::array<const char*, 69> all{
+constexpr const char* console_executions = "console_executions";
+constexpr const char* console_queue = "console_queue";
+constexpr const char* console_journal = "console_journal";
+constexpr const char* console_node_counts = "console_node_counts";
+
+constexpr std::array<const char*, 73> all{
   admit_expire_keys,
   admit_insert_executions,
   admit_find_existing,
@@ -151,6 +156,10 @@ constexpr std::array<const char*, 69> all{
   member_declare_dead,
   member_free_leases,
   member_free_locks,
+  console_executions,
+  console_queue,
+  console_journal,
+  console_node_counts,
 };
 
 } // namespace stagee::stmt

@@ -169,9 +169,11 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::
                  + "; is --tls-cert signed by the nodes' CA, and --tls-ca theirs?)"
              : " (the node may require TLS: give --tls-cert, --tls-key and --tls-ca)";
   }
+  auto why = gw.error() == caf::sec::cannot_connect_to_node
+               ? std::string{"connection refused or host unreachable"}
+               : sys.render(gw.error());
   return caf::make_error(caf::sec::cannot_connect_to_node,
-                         "cannot reach gateway at " + hostport + ": " + sys.render(gw.error())
-                           + hint);
+                         "cannot reach gateway at " + hostport + ": " + why + hint);
 }
 
 caf::error load_token(client_options& c) {

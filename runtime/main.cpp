@@ -8,6 +8,7 @@
 #include "config/masker.hpp"
 #include "runtime/admin.hpp"
 #include "runtime/client.hpp"
+#include "runtime/console.hpp"
 #include "runtime/embedded_pg.hpp"
 #include "runtime/json_view.hpp"
 #include "runtime/node.hpp"
@@ -286,6 +287,22 @@ int main(int argc, char** argv) {
   add_client_options(locks_cmd, client);
   locks_cmd->add_option("--target", locks_req.target, "only this target");
 
+  console_options console;
+  auto console_cmd = app.add_subcommand(
+    "console", "inspect and steer the live cluster through one node (interactive, or -c CMD)");
+  console_cmd->add_option("--node", client.gateway, "node to start on: HOST:PORT of its gateway")
+    ->required();
+  console_cmd->add_option("-c,--command", console.command,
+                          "run this console command, print its answer and exit");
+  console_cmd->add_flag("--json", console.json, "print JSON documents instead of tables");
+  console_cmd->add_option("--history-file", console.history_file,
+                          "where the command history is kept ('-': nowhere; default "
+                          "~/.stagee_console_history)");
+  console_cmd->add_option("--timeout-ms", console.client.timeout_ms,
+                          "how long to wait for a node's answer")
+    ->default_val(5000)->check(CLI::Range(int64_t{100}, int64_t{600000}));
+  add_credential_options(console_cmd, client);
+
   auto token_cmd = app.add_subcommand("token", "make JWTs and HS256 keys for gateways");
   token_cmd->require_subcommand(1);
   token_issue_options tok;
@@ -435,6 +452,12 @@ int main(int argc, char** argv) {
       rbac.action = sub->get_name();
       return run_rbac(rbac);
     }
+  }
+  if (*console_cmd) {
+    auto timeout = console.client.timeout_ms;
+    console.client = client;
+    console.client.timeout_ms = timeout;
+    return run_console(console);
   }
   if (*cancel_cmd)
     return run_cancel(client, cancel_req);

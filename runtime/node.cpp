@@ -23,6 +23,7 @@
 #include "actors/dlq_keeper.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/gateway.hpp"
+#include "actors/inspector.hpp"
 #include "actors/lock_manager.hpp"
 #include "actors/member_recorder.hpp"
 #include "actors/membership.hpp"
@@ -100,9 +101,11 @@ struct actor_tree {
   approver_actor approver;
   member_recorder_actor recorder;
   membership_actor members;
+  inspector_actor inspector;
 
   void stop_all() {
     auto reason = caf::exit_reason::user_shutdown;
+    caf::anon_send_exit(inspector, reason);
     caf::anon_send_exit(gateway, reason);
     caf::anon_send_exit(members, reason);
     caf::anon_send_exit(recorder, reason);
@@ -125,6 +128,33 @@ struct actor_tree {
   }
 };
 
+/// Tells the inspector about the node's long-lived actors (the console lists them).
+void register_actors(const actor_tree& t) {
+  auto reg = [&](const char* kind, std::string name, const auto& handle) {
+    caf::anon_send(t.inspector, actor_registration{kind, std::move(name),
+                                                   caf::actor_cast<caf::strong_actor_ptr>(handle)});
+  };
+  reg("gateway", "gateway", t.gateway);
+  reg("worker-supervisor", "worker-supervisor", t.supervisor);
+  reg("event-bus", "event-bus", t.bus);
+  reg("admission", "admission", t.admission);
+  reg("queue-claimer", "claims", t.queue);
+  reg("queue-claimer", "lease-renewals", t.leases);
+  reg("queue-claimer", "maintenance", t.maintenance);
+  reg("dlq-keeper", "dlq-keeper", t.dlq);
+  reg("lease-reaper", "lease-reaper", t.reaper);
+  reg("lock-manager", "lock-manager", t.locks);
+  reg("timeout-scheduler", "timeout-scheduler", t.timeouts);
+  for (size_t i = 0; i < t.readers.size(); ++i)
+    reg("reader", "reader-" + std::to_string(i + 1), t.readers[i]);
+  for (size_t i = 0; i < t.authorizers.size(); ++i)
+    reg("authorizer", "authorizer-" + std::to_string(i + 1), t.authorizers[i]);
+  reg("secret-resolver", "secret-resolver", t.secrets);
+  reg("approver", "approver", t.approver);
+  reg("member-recorder", "member-recorder", t.recorder);
+  reg("membership", "membership", t.members);
+}
+
 actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::string& url,
                       std::map<std::string, timeout_policy> policies, gateway_auth auth,
                       secret_sources secret_src) {
@@ -145,6 +175,8 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   t.locks = sys.spawn<caf::detached>(lock_manager,
                                      lock_manager_settings{o.node_name, o.reaper_interval_ms}, url);
   t.timeouts = sys.spawn(timeout_scheduler, o.node_name);
+  t.inspector = sys.spawn(inspector, inspector_settings{o.node_name, o.capacity},
+                          inspector_peers{t.timeouts, t.readers.front()});
   t.secrets = sys.spawn<caf::detached>(secret_resolver, o.node_name, std::move(secret_src), url);
   supervisor_settings ss;
   ss.node = o.node_name;
@@ -157,7 +189,7 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   ss.queue_deadline_ms = o.queue_deadline_ms;
   t.supervisor = sys.spawn(worker_supervisor, ss,
                            supervisor_peers{t.bus, t.queue, t.leases, t.readers.front(), t.locks,
-                                            t.timeouts, t.secrets});
+                                            t.timeouts, t.secrets, t.inspector});
   t.approver = sys.spawn<caf::detached>(approver, o.node_name, url);
   t.recorder = sys.spawn<caf::detached>(member_recorder, url);
   membership_settings ms;
@@ -180,7 +212,8 @@ actor_tree spawn_tree(caf::actor_system& sys, const node_options& o, const std::
   gs.lease = ss.lease;
   t.gateway = sys.spawn(gateway, gs,
                         gateway_peers{t.admission, t.readers, t.bus, t.supervisor, t.dlq, t.locks,
-                                      t.authorizers, t.approver, t.members});
+                                      t.authorizers, t.approver, t.members, t.inspector});
+  register_actors(t);
   return t;
 }
 

@@ -19,6 +19,8 @@ PACKAGES=(
   libre2-dev                # the masker's patterns: linear-time regexes, fast on large output
   procps jq                 # scripts and end-to-end tests (ps, JSON on the command line)
   openssl                   # RS256/ES256 key pairs for tokens (docs/security.md, tests)
+  libedit-dev               # the console's line editing, history and completion (BSD licence)
+  tmux                      # the console's pseudo-terminal test (tests/e2e/console_tty_test.sh)
 )
 
 missing=()

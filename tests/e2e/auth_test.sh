@@ -110,6 +110,11 @@ run_op() { # run_op OPERATION TOKEN: prints the reply's error code, or ok
     approve|reject) # E is finished: an authorized decision is refused as invalid_state
       out=$("$STAGEE_BIN" "$op" --gateway "$GW" --token "$tok" --plan-hash "$E_HASH" "$E" || true)
       [ "$(jq -r '.error.code // ""' <<<"$out")" != invalid_state ] || out='{}' ;;
+    console:actor) # an id no actor has: an authorized request is answered not_found
+      out=$("$STAGEE_BIN" console --node "$GW" --token "$tok" --json -c "actor 999999" || true)
+      [ "$(jq -r '.error.code // ""' <<<"$out")" != not_found ] || out='{}' ;;
+    console:show) out=$("$STAGEE_BIN" console --node "$GW" --token "$tok" --json -c "show $E" || true) ;;
+    console:*) out=$("$STAGEE_BIN" console --node "$GW" --token "$tok" --json -c "${op#console:}" || true) ;;
     *) echo "unknown operation $op" >&2; return 1 ;;
   esac
   code_of "$out"

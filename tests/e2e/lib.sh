@@ -8,6 +8,7 @@ set -euo pipefail
 PASSED=0
 FAILED=0
 NODE_PIDS=()
+EXTRA_CLEANUP=() # commands cleanup runs first (e.g. tmux kill-session -t NAME)
 WORK=$(mktemp -d /tmp/stagee-e2e-XXXXXX)
 SERVER_URL=$("$STAGEE_BIN" db url --data-dir "$STAGEE_TEST_PG_DIR")
 DB_NAME="stagee_e2e_$$"
@@ -20,7 +21,8 @@ alive() { # alive PID: running (a zombie awaiting `wait` is not)
 }
 
 cleanup() {
-  local rc=$? stuck=0
+  local rc=$? stuck=0 c
+  for c in "${EXTRA_CLEANUP[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
   [ -z "${WATCH_PID:-}" ] || kill "$WATCH_PID" 2>/dev/null || true
   for pid in "${NODE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   # A node must stop within its drain grace after SIGTERM; one that does not is a

@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(locks_request{"t", "h1"}, "stagee::locks_request");
   round_trip(lock_list{{lock_view{"k", "t", "h1", "a", "e", "n", 9, "x", "y", -5}}},
              "stagee::lock_list");
-  round_trip(arm_deadline{"e", 1000, "fast_read", 10000, {}}, "stagee::arm_deadline");
+  round_trip(arm_deadline{"e", 1000, "fast_read", 10000, {}, "t"}, "stagee::arm_deadline");
   round_trip(disarm_deadline{"e", {}}, "stagee::disarm_deadline");
   round_trip(deadline_tick{77}, "stagee::deadline_tick");
   round_trip(cancel_request{"t", "e", "alice", "why", 2500}, "stagee::cancel_request");
@@ -235,6 +235,42 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
              "stagee::member_rows");
   round_trip(remote_interest{"e", nullptr}, "stagee::remote_interest");
   round_trip(peer_buses{{nullptr}}, "stagee::peer_buses");
+  execution_probe ep{"e-1", "t", execution_status::running, "restart", 1, "web-1", 2, 7, 4500,
+                     false, false};
+  round_trip(ep, "stagee::execution_probe");
+  actor_probe ap{"busy", 3, {{"claims", "12"}, {"draining", "false"}}, {ep}};
+  round_trip(ap, "stagee::actor_probe");
+  round_trip(actor_registration{"reader", "reader-1", nullptr}, "stagee::actor_registration");
+  actor_view av{42, "execution", "e-1", 1500, true, ap};
+  round_trip(av, "stagee::actor_view");
+  round_trip(node_inspect_request{"t", "execution"}, "stagee::node_inspect_request");
+  round_trip(node_inspection{"n1", "ABC#1", 60000, 8, 2, 2, 40, {av}},
+             "stagee::node_inspection");
+  round_trip(actor_inspect_request{"t", 42}, "stagee::actor_inspect_request");
+  round_trip(timers_request{"t"}, "stagee::timers_request");
+  timer_view tv{"e-1", "execution deadline", 2500, false};
+  round_trip(tv, "stagee::timer_view");
+  round_trip(timer_list{"n1", {tv, timer_view{"", "execution deadline", 10, true}}},
+             "stagee::timer_list");
+  round_trip(node_stats_request{"t"}, "stagee::node_stats_request");
+  round_trip(node_stats{"n1", 2, 8, 5, 30, 100, 4, 1, 3, "event-bus bus", 17, 0},
+             "stagee::node_stats");
+  round_trip(execution_list_request{"t", "active", "n1", 20}, "stagee::execution_list_request");
+  execution_row er{"e-1", "t", "deploy web", execution_status::running,
+                   execution_mode::background, "n1", "restart", 1, "web-1", 3, "n1",
+                   "2026-12-02T10:00:00.000Z", "2026-12-02T09:59:00.000Z",
+                   "2026-12-02T09:59:30.000Z"};
+  round_trip(er, "stagee::execution_row");
+  round_trip(execution_list{{er}, true}, "stagee::execution_list");
+  round_trip(queue_list_request{"t", 10, 20}, "stagee::queue_list_request");
+  queue_row qr{"e-1", 10, execution_status::queued, "2026-12-02T09:59:00.000Z",
+               "2026-12-02T09:59:00.000Z", "", "", 0, 1, "lock:v1:t:web-1:deploy"};
+  round_trip(qr, "stagee::queue_row");
+  round_trip(queue_list{{qr}, false}, "stagee::queue_list");
+  round_trip(journal_request{"t", "e-1", 100}, "stagee::journal_request");
+  round_trip(journal_page{{sample_event()}, false}, "stagee::journal_page");
+  round_trip(node_counts_request{"n1"}, "stagee::node_counts_request");
+  round_trip(node_counts{12, 3}, "stagee::node_counts");
   // Every registered type was checked, and nothing was checked that is not registered.
   std::set<std::string> registered(registered_type_names().begin(),
                                    registered_type_names().end());

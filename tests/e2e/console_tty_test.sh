@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# An interactive `stagee console` session in a pseudo-terminal (tmux), R-IF-4:
+# prompt, help, tab completion of commands and node names, history (recalled with
+# Up, kept across sessions), `use` to switch nodes, a clear error when the node
+# being inspected dies, `tail` stopped with Ctrl-C, Ctrl-D to leave.
+source "$(dirname "$0")/lib.sh"
+
+start_cluster t 2 --claim-interval-ms 100
+GW1=${GWS[0]}
+S="stagee-console-$$"
+HIST=$WORK/history
+EXTRA_CLEANUP+=("tmux kill-session -t $S")
+
+console_in_tmux() {
+  tmux new-session -d -s "$S" -x 200 -y 50 \
+    "env STAGEE_TENANT=t STAGEE_PRINCIPAL=p $STAGEE_BIN console --node $GW1 --history-file $HIST; echo EXIT=\$?; sleep 60"
+}
+screen() { tmux capture-pane -p -t "$S" -S -500; }
+last_line() { screen | grep -v '^$' | tail -1; }
+wait_for() { # wait_for REGEX [SECONDS]: true once the screen shows it
+  local tries=$(( ${2:-5} * 20 ))
+  for _ in $(seq 1 "$tries"); do screen | grep -qE -e "$1" && return 0; sleep 0.05; done
+  return 1
+}
+count() { screen | grep -cE -e "$1" || true; }
+keys() { tmux send-keys -t "$S" "$@"; }
+type_text() { tmux send-keys -t "$S" -l "$1"; }
+run() { type_text "$1"; keys Enter; }
+ok() { if "$@"; then echo true; else echo false; fi; }
+
+console_in_tmux
+check "prompt names the node" true "$(ok wait_for '^stagee:t1>$')"
+run help
+check "help lists the commands" true "$(ok wait_for 'tail EXECUTION_ID')"
+
+# Completion: a unique prefix, then an ambiguous one listed by a second Tab.
+type_text whe; keys Tab
+check "Tab completes a unique command" true "$(ok wait_for '^stagee:t1> whereami$')"
+keys Enter
+check "the completed command ran" true "$(ok wait_for '^node: +t1$')"
+type_text act; keys Tab
+check "Tab inserts the common prefix" true "$(ok wait_for '^stagee:t1> actor$')"
+keys Tab
+check "a second Tab lists the candidates" true "$(ok wait_for '^actor +actors$')"
+type_text s; keys Enter
+check "actors ran" true "$(ok wait_for '^ID +KIND +NAME +STATE +MAILBOX')"
+
+# History: Up recalls the last command.
+keys Up
+check "Up recalls the previous command" true "$(ok wait_for '^stagee:t1> actors$')"
+keys Enter
+sleep 0.5
+check "and runs it again" 2 "$(count '^ID +KIND +NAME +STATE +MAILBOX')"
+
+# Node names complete; use switches the prompt.
+type_text "use t"; keys Tab; keys Tab
+check "node names complete" true "$(ok wait_for '^t1 +t2$')"
+type_text 2; keys Enter
+check "use switches nodes" true "$(ok wait_for '^stagee:t2>$')"
+
+# The node being inspected dies: a clear error within seconds, and the prompt back.
+kill -9 "${NODE_PIDS[1]}"
+sleep 0.3
+t0=$(date +%s%3N)
+run actors
+check "a dead node's error" true "$(ok wait_for 'error: .*(did not answer|cannot reach|refused)' 10)"
+t1=$(date +%s%3N)
+check "within 5 s" true "$([ $((t1 - t0)) -lt 5000 ] && echo true || echo "false ($((t1 - t0)) ms)")"
+check "the prompt is back" true "$(ok wait_for '^stagee:t2>$')"
+run "use t1"
+check "back on t1" true "$(ok wait_for 'now inspecting t1')"
+
+# tail follows live events; Ctrl-C stops it, not the console.
+cat >"$WORK/slow.json" <<'JSON'
+{"name": "slow", "action": "probe", "action_class": "read", "sla_class": "fast",
+ "environment": "test", "targets": ["h1"],
+ "steps": [{"name": "nap", "executor": "shell", "command": ["sleep", "30"], "timeout_ms": 60000}]}
+JSON
+ID=$("$STAGEE_BIN" submit --gateway "$GW1" --mode background "$WORK/slow.json" | jq -r .execution_id)
+run "tail $ID"
+check "tail shows events as they come" true "$(ok wait_for "#[0-9]+ step_started .* step nap@h1" 10)"
+keys C-c
+check "Ctrl-C stops tail" true "$(ok wait_for "stopped following $ID")"
+check "the console is still there" true "$(ok wait_for '^stagee:t1>$')"
+run "cancel $ID"
+check "cancel from the prompt" true "$(ok wait_for '^status: +cancelled$' 15)"
+
+# Ctrl-D leaves; the history was saved and comes back in the next session.
+keys C-d
+check "Ctrl-D leaves" true "$(ok wait_for '^EXIT=0$')"
+check "history saved" true "$(grep -q '^use\\040t2$' "$HIST" && echo true || echo false)"
+tmux kill-session -t "$S"
+console_in_tmux
+wait_for '^stagee:t1>$' >/dev/null || true
+keys Up
+check "history survives a restart" true "$(ok wait_for "^stagee:t1> cancel $ID$")"
+keys C-u C-d
+
+finish
