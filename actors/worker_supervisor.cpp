@@ -380,7 +380,8 @@ actor_probe probe(self_ptr self) {
 
 void done(self_ptr self, const execution_done& d) {
   auto& st = self->state;
-  count_finished(st);
+  if (is_terminal(d.status)) // not an actor that left to wait for a lock
+    count_finished(st);
   auto freed_capacity = false; // only background children count against capacity
   auto i = st.children.find(d.execution_id);
   if (i != st.children.end()) {

@@ -169,7 +169,7 @@ std::string cell_text(const json& v) {
     return v.get<bool>() ? "yes" : "no";
   if (v.is_number_float()) {
     char buf[32];
-    snprintf(buf, sizeof buf, "%.1f", v.get<double>());
+    snprintf(buf, sizeof buf, "%.2f", v.get<double>());
     return buf;
   }
   if (!v.is_string())
