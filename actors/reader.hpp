@@ -1,5 +1,6 @@
-/// Reader: answers status reads and snapshot loads from PostgreSQL, and records
-/// cancellation requests (one small write, answered with the state it reads back). Spawned
+/// Reader: answers status reads and snapshot loads from PostgreSQL, the console's
+/// listings (executions, queue, transitions, node counts), and records cancellation
+/// requests (one small write, answered with the state it reads back). Spawned
 /// detached (it blocks on its own connection); the node runs a few of them.
 #pragma once
 

@@ -122,6 +122,15 @@ for id in "${IDS[@]}"; do
     + ([.steps[] | "\(.name)@\(.target)=\(.status)"] | join(", "))'
 done
 
+echo "== the console: figures per node, then the latest executions (stagee console -c)"
+"$BIN" rbac grant --db-url "$DB_URL" --tenant demo --principal demo-admin --role admin \
+  --by demo.sh >/dev/null
+ADMIN_TOKEN=$("$BIN" token issue --key-file "$DEMO_DIR/demo-hs256.key" --sub demo-admin \
+              --tenant demo --ttl-s 3600)
+"$BIN" console --node "$GW" --token "$ADMIN_TOKEN" --history-file - \
+  -c "stats; executions --limit 5" | sed 's/^/   /'
+echo "   interactive: $BIN console --node $GW --token <a token of an admin> (docs/console.md)"
+
 echo "== stopping the nodes (node 1 stops the PostgreSQL it started)"
 stop_nodes
 echo "== done. Step outputs are in PostgreSQL: scripts/demo.sh leaves the data in $DEMO_DIR"

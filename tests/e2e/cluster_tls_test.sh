@@ -37,6 +37,8 @@ check "a client with a certificate runs a plan" "0|succeeded" "$rc|$(jq -r '.sta
 rc=0; out=$(STAGEE_TLS_CERT=$WORK/pki/client.pem STAGEE_TLS_KEY=$WORK/pki/client.key \
             STAGEE_TLS_CA=$WORK/pki/ca.pem "$STAGEE_BIN" cluster status --gateway "$GW2") || rc=$?
 check "TLS settings from the environment" "0|2" "$rc|$(jq '.members | length' <<<"$out")"
+rc=0; out=$("$STAGEE_BIN" console --node "$GW1" "${CLIENT[@]}" --history-file - --json -c "use t2; whereami") || rc=$?
+check "the console works over TLS, also after use" "0|t2|true" "$rc|$(tail -1 <<<"$out" | jq -r '"\(.node)|\(.tls)"')"
 
 # Refused: a plain client, a client with a certificate from another CA. (A client
 # whose certificate does not chain to its own --tls-ca is refused before it
