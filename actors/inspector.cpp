@@ -52,7 +52,7 @@ void probe_all(self_ptr self, Keep keep, Done done) {
     Done done;
   };
   auto g = std::make_shared<gather>(gather{{}, 0, std::move(done)});
-  std::vector<std::pair<size_t, caf::strong_actor_ptr>> targets;
+  std::vector<std::pair<size_t, inspectable_actor>> targets;
   for (auto& [id, e] : self->state.actors) {
     if (!keep(e))
       continue;
@@ -70,7 +70,7 @@ void probe_all(self_ptr self, Keep keep, Done done) {
       if (--g->pending == 0)
         g->done(std::move(g->views));
     };
-    self->request(caf::actor_cast<inspectable_actor>(handle), timeout, inspect_atom::value)
+    self->request(handle, timeout, inspect_atom::value)
       .then(
         [g, i = index, finish](actor_probe& p) {
           g->views[i].answered = true;
@@ -93,19 +93,20 @@ int64_t supervisor_figure(const std::vector<actor_view>& views, const std::strin
   return 0;
 }
 
-/// Lease expiry is known to the supervisor, the rest to the execution itself:
-/// completes each execution actor's probe with its lease.
-void merge_leases(std::vector<actor_view>& views) {
-  std::map<std::string, int64_t> leases;
+/// The lease is known to the supervisor, status and step to the execution itself:
+/// completes each side's entries with the other's (where both answered).
+void merge_views(std::vector<actor_view>& views) {
+  std::map<std::string, execution_probe*> own, supervised;
   for (auto& v : views)
-    if (v.kind == "worker-supervisor")
-      for (auto& e : v.probe.executions)
-        leases[e.execution_id] = e.lease_expires_in_ms;
-  for (auto& v : views)
-    if (v.kind == "execution")
-      for (auto& e : v.probe.executions)
-        if (auto i = leases.find(e.execution_id); i != leases.end())
-          e.lease_expires_in_ms = i->second;
+    for (auto& e : v.probe.executions)
+      (v.kind == "execution" ? own : supervised)[e.execution_id] = &e;
+  for (auto& [id, e] : own)
+    if (auto i = supervised.find(id); i != supervised.end()) {
+      e->lease_expires_in_ms = i->second->lease_expires_in_ms;
+      auto lease = i->second->lease_expires_in_ms;
+      *i->second = *e;
+      i->second->lease_expires_in_ms = lease;
+    }
 }
 
 caf::typed_response_promise<node_inspection> inspect_node(self_ptr self,
@@ -116,11 +117,12 @@ caf::typed_response_promise<node_inspection> inspect_node(self_ptr self,
   // The supervisor is always probed: it knows the leases and the load.
   probe_all(
     self, [kind](const inspector_entry& e) {
-      return kind.empty() || e.kind == kind || e.kind == "worker-supervisor";
+      return kind.empty() || e.kind == kind || e.kind == "worker-supervisor"
+             || (kind == "worker-supervisor" && e.kind == "execution");
     },
     [=](std::vector<actor_view> views) mutable {
       auto& st = self->state;
-      merge_leases(views);
+      merge_views(views);
       node_inspection out;
       out.node = st.settings.node;
       out.node_id = caf::to_string(self->node());
@@ -157,14 +159,16 @@ caf::result<actor_view> inspect_actor(self_ptr self, const actor_inspect_request
   auto rp = self->make_response_promise<actor_view>();
   auto id = i->first;
   auto tenant = req.tenant_id;
-  // An execution is probed with the supervisor, which knows its lease.
+  // An execution is probed with the supervisor, which knows its lease; the
+  // supervisor with the executions, which know their status and step.
   auto wanted = i->second.kind;
   probe_all(
     self, [id, wanted, &st](const inspector_entry& e) {
-      return &e == &st.actors.at(id) || (wanted == "execution" && e.kind == "worker-supervisor");
+      return &e == &st.actors.at(id) || (wanted == "execution" && e.kind == "worker-supervisor")
+             || (wanted == "worker-supervisor" && e.kind == "execution");
     },
     [=](std::vector<actor_view> views) mutable {
-      merge_leases(views);
+      merge_views(views);
       for (auto& v : views)
         if (v.id == static_cast<int64_t>(id)) {
           redact_for_tenant(v, tenant);
@@ -185,7 +189,7 @@ caf::typed_response_promise<node_stats> stats(self_ptr self, const node_stats_re
               node_stats out;
               out.node = st.settings.node;
               out.capacity = st.settings.capacity;
-              out.running = static_cast<int32_t>(supervisor_figure(views, "children"));
+              out.running = static_cast<int32_t>(supervisor_figure(views, "background_running"));
               out.finished_10s = supervisor_figure(views, "finished_10s");
               out.finished_60s = supervisor_figure(views, "finished_60s");
               out.finished_total = supervisor_figure(views, "finished_total");
@@ -248,8 +252,9 @@ inspector_actor::behavior_type inspector(self_ptr self, inspector_settings setti
       if (!r.handle)
         return;
       self->monitor(r.handle);
-      self->state.actors[r.handle->id()] = inspector_entry{std::move(r.kind), std::move(r.name),
-                                                           r.handle, steady::now()};
+      auto id = r.handle.id();
+      self->state.actors[id] = inspector_entry{std::move(r.kind), std::move(r.name),
+                                               std::move(r.handle), steady::now()};
     },
     [=](const node_inspect_request& req) { return inspect_node(self, req); },
     [=](const actor_inspect_request& req) { return inspect_actor(self, req); },

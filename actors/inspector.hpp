@@ -39,7 +39,7 @@ struct inspector_peers {
 struct inspector_entry {
   std::string kind;
   std::string name;
-  caf::strong_actor_ptr handle;
+  inspectable_actor handle;
   std::chrono::steady_clock::time_point since;
 };
 

@@ -34,8 +34,7 @@ void spawn_child(self_ptr self, execution_record rec, trigger first, bool immedi
                                            std::move(peers));
   st.by_address[child.address()] = id;
   if (st.peers.inspector)
-    self->send(st.peers.inspector,
-               actor_registration{"execution", id, caf::actor_cast<caf::strong_actor_ptr>(child)});
+    self->send(st.peers.inspector, actor_registration{"execution", id, child});
   st.children[id] = supervised_child{child, std::move(rec), std::move(restarts), immediate, lease};
 }
 
@@ -366,7 +365,7 @@ actor_probe probe(self_ptr self) {
     execution_probe e;
     e.execution_id = id;
     e.tenant_id = child.record.tenant_id;
-    e.status = child.record.snapshot.status;
+    e.status = child.record.snapshot.status; // as claimed; the inspector adds the live one
     e.fence = child.record.fence;
     e.immediate = child.immediate;
     if (child.record.lease_ms > 0)

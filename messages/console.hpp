@@ -66,11 +66,12 @@ typename Inspector::result_type inspect(Inspector& f, actor_probe& x) {
 using inspect_handler = caf::replies_to<inspect_atom>::with<actor_probe>;
 using inspectable_actor = caf::typed_actor<inspect_handler>;
 
-/// Registration of a live actor with the node's inspector.
+/// Registration of a live actor with the node's inspector. The handle's type makes
+/// the compiler check that the actor answers inspect_atom.
 struct actor_registration {
   std::string kind;  // gateway, lock-manager, execution, reader, ...
   std::string name;  // unique on the node: "reader-2", an execution id
-  caf::strong_actor_ptr handle;
+  inspectable_actor handle;
 };
 
 template <class Inspector>
@@ -178,7 +179,7 @@ typename Inspector::result_type inspect(Inspector& f, node_stats_request& x) {
 
 struct node_stats {
   std::string node;
-  int32_t running = 0;         // executions running here
+  int32_t running = 0;         // background executions running here (against capacity)
   int32_t capacity = 0;
   int64_t finished_10s = 0;    // executions that ended here in the last 10 s ...
   int64_t finished_60s = 0;    // ... and 60 s
@@ -300,7 +301,8 @@ typename Inspector::result_type inspect(Inspector& f, queue_list& x) {
   return f(caf::meta::type_name("queue_list"), x.rows, x.more);
 }
 
-/// `show ID`: the execution's journaled transitions, oldest first.
+/// `show ID`: the execution's latest `limit` journaled transitions, oldest first
+/// (`more`: earlier ones exist; `tail ID` replays them all).
 struct journal_request {
   std::string tenant_id;
   std::string execution_id;

@@ -251,7 +251,8 @@ caf::expected<journal_page> read_store::journal(const journal_request& req) {
     return events.error();
   journal_page out;
   out.events = std::move(*events);
-  out.more = trim_page(out.events, limit);
+  out.more = trim_page(out.events, limit); // drops the oldest: earlier events exist
+  std::reverse(out.events.begin(), out.events.end());
   return out;
 }
 

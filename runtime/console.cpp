@@ -98,6 +98,9 @@ class console {
 public:
   explicit console(const console_options& o) : opts_(o) {
     configure_client(cfg_, o.client.tls);
+    // A frozen node sends no heartbeats: drop the link after 10 s of silence, so that
+    // `tail` ends instead of waiting for ever (nodes beat every --heartbeat-ms, 500 ms).
+    cfg_.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{10}});
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     self_ = std::make_unique<caf::scoped_actor>(*sys_);
     node_.address = o.client.gateway;
@@ -110,23 +113,23 @@ public:
       // A connect to a frozen node is still blocked inside CAF: the actor system
       // cannot shut down under it. Everything is printed; leave now.
       std::cout.flush();
-      std::_Exit(last_rc_);
+      std::_Exit(final_rc_);
     }
   }
 
   /// Runs `-c` commands (several: separated by ';'), stopping at the first that fails.
   int run_one(const std::string& line) {
-    line_editor signals{""}; // Ctrl-C stops `tail`
     for (auto& cmd : split_commands(line)) {
       last_rc_ = execute(cmd);
       if (last_rc_ != 0 || quit_)
         break;
     }
-    return last_rc_;
+    return final_rc_ = last_rc_;
   }
 
   int run_interactive() {
     line_editor editor{history_path()};
+    editing_ = true;
     editor.set_completer([this](const std::string& before, const std::string& word) {
       return complete(before, word);
     });
@@ -143,7 +146,7 @@ public:
         if (!quit_)
           last_rc_ = execute(cmd);
     }
-    return 0;
+    return final_rc_ = 0;
   }
 
 private:
@@ -163,8 +166,11 @@ private:
   std::vector<member_status> members_;           // last `nodes`
   std::set<std::string> execution_ids_, actor_ids_, dlq_ids_; // for completion
   int abandoned_connects_ = 0;
-  int last_rc_ = 0;
+  int last_rc_ = 0;  // of the command running or last run
+  int final_rc_ = 0; // the process's
   bool quit_ = false;
+  bool editing_ = false; // interactive: the line editor owns SIGINT
+  std::map<std::string, std::string> shown_hashes_; // plan hash `show` displayed, by execution
 
   // -- plumbing --------------------------------------------------------------------
 
@@ -178,7 +184,7 @@ private:
   }
 
   std::string prompt() const {
-    return "stagee:" + (node_.name.empty() ? node_.address : node_.name) + "> ";
+    return "stagee:" + cell_text(node_.name.empty() ? node_.address : node_.name) + "> ";
   }
 
   std::string node_label() const {
@@ -225,19 +231,35 @@ private:
 
   /// Connects, giving up after a few seconds: CAF 0.17 waits forever for the
   /// handshake of a frozen node, so the connect runs on its own thread.
-  caf::expected<gateway_actor> connect(const std::string& address) {
-    auto limit = milliseconds{std::clamp<int64_t>(opts_.client.timeout_ms, 1000, 10000)};
+  using pending_connect = std::future<caf::expected<gateway_actor>>;
+
+  milliseconds connect_limit() const {
+    return milliseconds{std::clamp<int64_t>(opts_.client.timeout_ms, 1000, 10000)};
+  }
+
+  pending_connect start_connect(const std::string& address) {
     auto task = std::make_shared<std::promise<caf::expected<gateway_actor>>>();
     auto result = task->get_future();
     std::thread([sys = sys_.get(), address, task] {
       task->set_value(connect_gateway(*sys, address));
     }).detach();
-    if (result.wait_for(limit) == std::future_status::ready)
-      return result.get();
+    return result;
+  }
+
+  caf::expected<gateway_actor> finish_connect(pending_connect& c, const std::string& address,
+                                              std::chrono::steady_clock::time_point deadline) {
+    if (c.wait_until(deadline) == std::future_status::ready)
+      return c.get();
     ++abandoned_connects_;
     return caf::make_error(caf::sec::cannot_connect_to_node,
-                           "no handshake from " + address + " within " + human_ms(limit.count())
+                           "no handshake from " + address + " within "
+                             + human_ms(connect_limit().count())
                              + " (the node may be frozen or overloaded)");
+  }
+
+  caf::expected<gateway_actor> connect(const std::string& address) {
+    auto c = start_connect(address);
+    return finish_connect(c, address, std::chrono::steady_clock::now() + connect_limit());
   }
 
   /// Forgets the link when the node went away since the last command: CAF 0.17
@@ -249,8 +271,9 @@ private:
         [&](caf::down_msg& dm) {
           if (node_.gateway && dm.source == node_.gateway->address())
             node_.gateway.reset();
+          for (auto i = others_.begin(); i != others_.end();)
+            i = i->second.address() == dm.source ? others_.erase(i) : std::next(i);
         },
-        [](execution_event&) {}, // late events of a `tail` that stopped
         caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
   }
 
@@ -294,26 +317,45 @@ private:
     return out;
   }
 
-  /// Asks another node (stats); the error as text instead of printing it.
+  /// Asks other nodes (stats) all at once: connects in parallel, then every request
+  /// in flight together, so a slow member costs one timeout, not one each. Per
+  /// address: the reply, or the error as text.
   template <class Reply, class Request>
-  std::variant<Reply, std::string> ask_at(const std::string& address, Request req) {
-    gateway_actor gw;
-    if (auto i = others_.find(address); i != others_.end()) {
-      gw = i->second;
-    } else {
-      auto c = connect(address);
-      if (!c)
-        return describe(c.error()).message;
-      gw = others_[address] = *c;
+  std::map<std::string, std::variant<Reply, std::string>>
+  ask_all(const std::vector<std::string>& addresses, const Request& req) {
+    std::map<std::string, std::variant<Reply, std::string>> out;
+    notice_lost_link(); // forget links to nodes that went away
+    std::map<std::string, pending_connect> connecting;
+    for (auto& a : addresses)
+      if (others_.count(a) == 0)
+        connecting.emplace(a, start_connect(a));
+    auto deadline = std::chrono::steady_clock::now() + connect_limit();
+    for (auto& [a, c] : connecting) {
+      auto gw = finish_connect(c, a, deadline);
+      if (!gw) {
+        out[a] = describe(gw.error()).message;
+        continue;
+      }
+      (*self_)->monitor(*gw);
+      others_[a] = *gw;
     }
-    std::variant<Reply, std::string> out{std::string{"no answer"}};
-    (*self_)->request(gw, timeout(), opts_.client.cred, std::move(req))
-      .receive([&](Reply& r) { out = std::move(r); },
-               [&](caf::error& err) {
-                 if (link_error(err))
-                   others_.erase(address);
-                 out = describe(err).message;
-               });
+    std::vector<std::function<void()>> replies;
+    for (auto& a : addresses) {
+      auto i = others_.find(a);
+      if (i == others_.end())
+        continue;
+      auto h = (*self_)->request(i->second, timeout(), opts_.client.cred, req);
+      replies.emplace_back([this, h, a, &out]() mutable {
+        h.receive([&](Reply& r) { out[a] = std::move(r); },
+                  [&](caf::error& err) {
+                    if (link_error(err))
+                      others_.erase(a);
+                    out[a] = describe(err).message;
+                  });
+      });
+    }
+    for (auto& collect : replies)
+      collect();
     return out;
   }
 
@@ -373,7 +415,7 @@ private:
     }
     if (prev == "--node" || cmd == "use") {
       if (members_.empty())
-        learn_name();
+        quietly([&] { learn_name(); });
       for (auto& m : members_)
         out.push_back(m.name);
       return out;
@@ -761,17 +803,19 @@ private:
     if (!l)
       return exit_failed;
     execution_ids_.insert(id);
+    shown_hashes_[id] = s->plan_hash;
     json locks = json::array();
     auto all_locks = to_json(*l);
     for (auto& lk : all_locks["locks"])
       if (lk["execution_id"] == id)
         locks.push_back(lk);
     json timers = json::array();
-    if (!s->deadline_at.empty())
+    if (!s->deadline_at.empty() && !is_terminal(s->status))
       timers.push_back({{"kind", "execution deadline"}, {"at", s->deadline_at},
-                        {"armed_on", s->worker_id}});
-    json doc{{"execution", to_json(*s)}, {"transitions", to_json(*j)["events"]},
-             {"locks", locks}, {"timers", timers}};
+                        {"node", s->worker_id}});
+    auto page = to_json(*j);
+    json doc{{"execution", to_json(*s)}, {"transitions", page["events"]},
+             {"earlier_transitions", page["more"]}, {"locks", locks}, {"timers", timers}};
     emit(doc, [](const json& d) {
       auto& e = d["execution"];
       auto out = render_fields(e, {{"execution", "execution_id"}, {"tenant", "tenant_id"},
@@ -784,7 +828,10 @@ private:
       out += "steps:\n" + render_table(e["steps"], {{"STEP", "name"}, {"TARGET", "target"},
                                                     {"STATUS", "status"}, {"ATTEMPT", "attempt"},
                                                     {"EXIT", "exit_code"}});
-      out += "transitions:\n" + render_table(d["transitions"],
+      out += std::string{"transitions"}
+             + (d["earlier_transitions"].get<bool>() ? " (the latest; earlier ones: tail ID)"
+                                                    : "")
+             + ":\n" + render_table(d["transitions"],
                                              {{"SEQ", "seq"}, {"EVENT", "event"},
                                               {"FROM", "from"}, {"TO", "status"},
                                               {"STEP", "step"}, {"TARGET", "target"},
@@ -793,7 +840,7 @@ private:
                                                     {"NODE", "node"}, {"FENCE", "fence"},
                                                     {"EXPIRES", "expires_at"}});
       out += "timers:\n" + render_table(d["timers"], {{"KIND", "kind"}, {"AT", "at"},
-                                                      {"NODE", "armed_on"}});
+                                                      {"NODE", "node"}});
       return out;
     });
     return 0;
@@ -806,19 +853,32 @@ private:
     auto after = number_option(a, "after", 0, 0, INT64_MAX);
     if (!after || !ensure_link())
       return exit_unreachable;
-    auto& self = *self_;
-    auto gw = *node_.gateway; // monitored since the connect (set_link)
-    subscribe_request sub{"", id, *after, caf::actor_cast<event_subscriber_actor>(self)};
-    if (!ask<subscribed>(std::move(sub), "tail"))
-      return exit_failed;
+    // Ctrl-C stops the tail (and only the tail: with -c, SIGINT keeps its default
+    // meaning for every other command).
+    std::optional<line_editor> sigint;
+    if (!editing_)
+      sigint.emplace("");
+    line_editor::clear_interrupted();
+    // A subscriber of its own: when it goes, the bus drops the subscription, and
+    // events of an earlier tail can never mix in.
+    caf::scoped_actor sub{*sys_};
+    auto gw = *node_.gateway;
+    sub->monitor(gw);
+    subscribe_request req{"", id, *after, caf::actor_cast<event_subscriber_actor>(sub)};
+    bool ok = false;
+    caf::error error;
+    sub->request(gw, timeout(), opts_.client.cred, std::move(req))
+      .receive([&](subscribed&) { ok = true; }, [&](caf::error& err) { error = err; });
+    if (!ok)
+      return fail(error, "tail");
     if (!opts_.json)
       std::cout << "following " << id << " (Ctrl-C stops)" << std::endl;
     auto last = *after;
     bool done = false, lost = false;
     while (!done && !lost && !line_editor::interrupted()) {
-      self->receive(
+      sub->receive(
         [&](execution_event& ev) {
-          if (ev.seq <= last)
+          if (ev.execution_id != id || ev.seq <= last)
             return;
           last = ev.seq;
           done = is_terminal(ev.status);
@@ -943,19 +1003,21 @@ private:
     auto here = ask<node_stats>(node_stats_request{}, "stats");
     if (!here)
       return exit_failed;
+    std::vector<std::string> others;
+    for (auto& m : s->members)
+      if (m.link == "connected") // down, left, dead: nothing to ask
+        others.push_back(m.address);
+    auto answers = ask_all<node_stats>(others, node_stats_request{});
     json rows = json::array();
     for (auto& m : s->members) {
       if (m.link == "self") {
         rows.push_back(to_json(*here));
-        continue;
+      } else if (auto i = answers.find(m.address); i != answers.end()) {
+        if (auto err = std::get_if<std::string>(&i->second))
+          rows.push_back(json{{"node", m.name}, {"error", *err}});
+        else
+          rows.push_back(to_json(std::get<node_stats>(i->second)));
       }
-      if (m.link != "connected")
-        continue; // down, left, dead: nothing to ask
-      auto r = ask_at<node_stats>(m.address, node_stats_request{});
-      if (auto err = std::get_if<std::string>(&r))
-        rows.push_back(json{{"node", m.name}, {"error", *err}});
-      else
-        rows.push_back(to_json(std::get<node_stats>(r)));
     }
     emit({{"nodes", rows}}, [](const json& d) {
       json rows = json::array();
@@ -1008,12 +1070,18 @@ private:
     req.kind = kind;
     req.step = a.value("step");
     req.reason = a.value("reason");
+    // The hash the approver reviewed: given, or the one `show` displayed in this
+    // session. Never read now: the gateway's check (approval_invalidated) must see
+    // what the person looked at.
     req.plan_hash = a.value("plan-hash");
-    if (req.plan_hash.empty()) { // the plan `show` displays: read it now
-      auto s = ask<status_reply>(status_request{"", id}, name);
-      if (!s)
-        return exit_failed;
-      req.plan_hash = s->plan_hash;
+    if (req.plan_hash.empty()) {
+      auto i = shown_hashes_.find(id);
+      if (i == shown_hashes_.end())
+        return fail("invalid_request",
+                    std::string{"`"} + name + "` needs the plan you reviewed: `show " + id
+                      + "` first in this session, or --plan-hash H",
+                    exit_unreachable, "plan_hash");
+      req.plan_hash = i->second;
     }
     auto r = ask<approve_reply>(req, name);
     if (!r)
@@ -1057,8 +1125,13 @@ private:
 } // namespace
 
 int run_console(const console_options& o) {
+  if (o.one_shot && o.command.find_first_not_of(" \t;") == std::string::npos) {
+    std::cerr << "error: -c needs a command (`stagee console --node HOST:PORT -c help` lists "
+                 "them)" << std::endl;
+    return exit_unreachable;
+  }
   auto c = std::make_unique<console>(o);
-  if (!o.command.empty()) {
+  if (o.one_shot) {
     auto rc = c->run_one(o.command);
     c.reset();
     return rc;

@@ -14,7 +14,8 @@ namespace stagee {
 
 struct console_options {
   client_options client;    // client.gateway: the node to start on (--node HOST:PORT)
-  std::string command;      // -c: run this one command and exit
+  std::string command;      // -c: run these commands ("A; B") and exit
+  bool one_shot = false;    // -c was given (an empty one is an error, not a session)
   bool json = false;        // print JSON documents instead of tables
   std::string history_file; // empty: $HOME/.stagee_console_history; "-": none
 };

@@ -177,10 +177,21 @@ std::string cell_text(const json& v) {
   auto s = v.get<std::string>();
   if (s.empty())
     return "-";
-  for (auto& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      c = '?';
-  return s;
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += '?';
+    } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80
+               && static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+      out += '?'; // U+0080..U+009F: C1 controls (CSI is one of them)
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 std::string render_table(const json& rows, const std::vector<column>& cols) {

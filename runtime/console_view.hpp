@@ -29,7 +29,7 @@ struct column {
   size_t max_width = 48; // longer values are cut, ending in "..."
 };
 
-/// A value as text: strings as they are (control characters shown as '?', so a
+/// A value as text: strings as they are (C0 and C1 control characters shown as '?', so a
 /// hostile name cannot drive the terminal), numbers, yes/no, "-" for null or "".
 std::string cell_text(const nlohmann::json& v);
 

@@ -292,8 +292,9 @@ int main(int argc, char** argv) {
     "console", "inspect and steer the live cluster through one node (interactive, or -c CMD)");
   console_cmd->add_option("--node", client.gateway, "node to start on: HOST:PORT of its gateway")
     ->required();
-  console_cmd->add_option("-c,--command", console.command,
-                          "run this console command, print its answer and exit");
+  auto console_c = console_cmd->add_option(
+    "-c,--command", console.command,
+    "run this console command (or several: \"A; B\"), print the answers and exit");
   console_cmd->add_flag("--json", console.json, "print JSON documents instead of tables");
   console_cmd->add_option("--history-file", console.history_file,
                           "where the command history is kept ('-': nowhere; default "
@@ -455,6 +456,7 @@ int main(int argc, char** argv) {
   }
   if (*console_cmd) {
     auto timeout = console.client.timeout_ms;
+    console.one_shot = console_c->count() > 0;
     console.client = client;
     console.client.timeout_ms = timeout;
     return run_console(console);

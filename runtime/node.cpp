@@ -130,9 +130,8 @@ struct actor_tree {
 
 /// Tells the inspector about the node's long-lived actors (the console lists them).
 void register_actors(const actor_tree& t) {
-  auto reg = [&](const char* kind, std::string name, const auto& handle) {
-    caf::anon_send(t.inspector, actor_registration{kind, std::move(name),
-                                                   caf::actor_cast<caf::strong_actor_ptr>(handle)});
+  auto reg = [&](const char* kind, std::string name, inspectable_actor handle) {
+    caf::anon_send(t.inspector, actor_registration{kind, std::move(name), std::move(handle)});
   };
   reg("gateway", "gateway", t.gateway);
   reg("worker-supervisor", "worker-supervisor", t.supervisor);

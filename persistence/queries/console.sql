@@ -54,14 +54,15 @@ SELECT q.execution_id::text AS execution_id, q.priority, e.status::text AS statu
  LIMIT $3;
 
 -- name: console_journal
--- $1 tenant; $2 execution id; $3 limit + 1. Oldest first, in events_after's columns.
+-- $1 tenant; $2 execution id; $3 limit + 1. The newest first (the store returns the
+-- page oldest first; the extra row says earlier ones exist), events_after's columns.
 -- Admission journals every execution's first events: no row means no execution of
 -- this tenant.
 SELECT ev.execution_id, ev.seq, ev.kind, ev.payload
   FROM execution_events ev
   JOIN executions e ON e.id = ev.execution_id
  WHERE ev.execution_id = $2::uuid AND e.tenant_id = $1
- ORDER BY ev.seq
+ ORDER BY ev.seq DESC
  LIMIT $3;
 
 -- name: console_node_counts

@@ -90,7 +90,7 @@ check "show: transitions are the journal" \
   "$(sql "SELECT string_agg(kind::text, ' ' ORDER BY seq) FROM execution_events WHERE execution_id = '$ID'")" \
   "$(jq -r '[.transitions[].event] | join(" ")' <<<"$show")"
 check "show: its lock and its deadline timer" "web-1|execution deadline|$OWNER" \
-  "$(jq -r '"\(.locks[0].target)|\(.timers[0].kind)|\(.timers[0].armed_on)"' <<<"$show")"
+  "$(jq -r '"\(.locks[0].target)|\(.timers[0].kind)|\(.timers[0].node)"' <<<"$show")"
 
 # timers: armed on the owner only
 check "timers: the deadline is armed on $OWNER" "$ID|true" \
@@ -144,8 +144,10 @@ jq '.name = "gated change" | .environment = "gated" | .targets = ["db-1"] | .ste
   "$WORK/hold.json" >"$WORK/gated.json"
 GID=$("$STAGEE_BIN" submit --gateway "$GW1" --mode background "$WORK/gated.json" | jq -r .execution_id)
 check "approve: waiting" awaiting_approval "$(sql "SELECT status FROM executions WHERE id = '$GID'")"
-out=$(cj "$GW1" "approve $GID --reason 'looks fine'")
-check "approve: queued by the console" "queued|p" "$(jq -r '"\(.status)|\(.decided_by)"' <<<"$out")"
+check "approve: refused without a plan the approver saw" plan_hash \
+  "$(cj "$GW1" "approve $GID" | jq -r .error.field)"
+out=$(cj "$GW1" "show $GID; approve $GID --reason 'looks fine'" | tail -1)
+check "approve: after show, queued by the console" "queued|p" "$(jq -r '"\(.status)|\(.decided_by)"' <<<"$out")"
 check "approve: then it ran" succeeded "$("$STAGEE_BIN" wait --gateway "$GW1" --timeout 20 "$GID" | jq -r .status)"
 
 # dlq and requeue
@@ -169,6 +171,8 @@ check "-c runs ';'-separated commands on the node chosen by use" "$OTHER" \
 check "unknown command: exit code 2" 2 "$(rc=0; "$STAGEE_BIN" console --node "$GW1" -c frobnicate >/dev/null 2>&1 || rc=$?; echo $rc)"
 check "unterminated quote is named" true \
   "$(con "$GW1" -c "show 'abc" | grep -q 'unterminated single quote' && echo true || echo false)"
+check "an empty -c is refused, not a session" 2 \
+  "$(rc=0; "$STAGEE_BIN" console --node "$GW1" -c "" </dev/null >/dev/null 2>&1 || rc=$?; echo $rc)"
 check "hostile bytes are not echoed raw" false \
   "$(con "$GW1" -c "$(printf 'show \033[31mred')" | grep -q $'\033' && echo true || echo false)"
 

@@ -17,9 +17,10 @@ console_in_tmux() {
 }
 screen() { tmux capture-pane -p -t "$S" -S -500; }
 last_line() { screen | grep -v '^$' | tail -1; }
-wait_for() { # wait_for REGEX [SECONDS]: true once the screen shows it
+wait_for() { # wait_for REGEX [SECONDS]: true once the screen shows it (else dumps it)
   local tries=$(( ${2:-5} * 20 ))
   for _ in $(seq 1 "$tries"); do screen | grep -qE -e "$1" && return 0; sleep 0.05; done
+  { echo "--- screen while waiting for /$1/:"; screen | grep -v '^$' | tail -15; echo "---"; } >&2
   return 1
 }
 count() { screen | grep -cE -e "$1" || true; }
@@ -82,7 +83,18 @@ check "tail shows events as they come" true "$(ok wait_for "#[0-9]+ step_started
 keys C-c
 check "Ctrl-C stops tail" true "$(ok wait_for "stopped following $ID")"
 check "the console is still there" true "$(ok wait_for '^stagee:t1>$')"
-run "cancel $ID"
+# A second tail shows only its own execution: the first one's events (its
+# cancellation, from another client) must not leak in.
+jq '.name = "slow two"' "$WORK/slow.json" >"$WORK/slow2.json"
+ID2=$("$STAGEE_BIN" submit --gateway "$GW1" --mode background "$WORK/slow2.json" | jq -r .execution_id)
+run "tail $ID2"
+check "the second tail follows" true "$(ok wait_for "following $ID2")"
+"$STAGEE_BIN" cancel --gateway "$GW1" "$ID" >/dev/null
+sleep 1
+check "the first tail's events do not leak into the second" 0 "$(count 'cancelled running -> cancelled')"
+keys C-c
+check "Ctrl-C stops the second tail" true "$(ok wait_for "stopped following $ID2")"
+run "cancel $ID2"
 check "cancel from the prompt" true "$(ok wait_for '^status: +cancelled$' 15)"
 
 # Ctrl-D leaves; the history was saved and comes back in the next session.
@@ -93,7 +105,7 @@ tmux kill-session -t "$S"
 console_in_tmux
 wait_for '^stagee:t1>$' >/dev/null || true
 keys Up
-check "history survives a restart" true "$(ok wait_for "^stagee:t1> cancel $ID$")"
+check "history survives a restart" true "$(ok wait_for "^stagee:t1> cancel $ID2$")"
 keys C-u C-d
 
 finish

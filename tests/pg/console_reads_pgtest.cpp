@@ -299,15 +299,18 @@ BOOST_AUTO_TEST_CASE(pages_stop_at_the_limit_and_say_that_more_matched) {
   BOOST_CHECK_EQUAL(page.rows.size(), 3u);
   BOOST_CHECK(!page.more);
 
-  auto one = reads.journal(journal_request{"acme", first, 1});
-  BOOST_REQUIRE_MESSAGE(one, test::error_text(one));
-  BOOST_REQUIRE_EQUAL(one->events.size(), 1u);
-  BOOST_CHECK(one->events[0].kind == event_kind::submitted);
-  BOOST_CHECK(one->more);
+  // A page holds the newest events, oldest first; `more`: earlier ones exist.
   auto both = reads.journal(journal_request{"acme", first, 2});
-  BOOST_REQUIRE(both);
-  BOOST_CHECK_EQUAL(both->events.size(), 2u);
+  BOOST_REQUIRE_MESSAGE(both, test::error_text(both));
+  BOOST_REQUIRE_EQUAL(both->events.size(), 2u);
+  BOOST_CHECK(both->events[0].seq < both->events[1].seq);
+  BOOST_CHECK(both->events[0].kind == event_kind::submitted);
   BOOST_CHECK(!both->more);
+  auto one = reads.journal(journal_request{"acme", first, 1});
+  BOOST_REQUIRE(one);
+  BOOST_REQUIRE_EQUAL(one->events.size(), 1u);
+  BOOST_CHECK_EQUAL(one->events[0].seq, both->events[1].seq);
+  BOOST_CHECK(one->more);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_requests_are_refused_naming_the_field) {

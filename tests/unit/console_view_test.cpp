@@ -18,6 +18,7 @@ BOOST_AUTO_TEST_CASE(cells_show_dashes_for_nothing_and_never_control_characters)
   BOOST_CHECK_EQUAL(cell_text(json(0.125)), "0.12");
   BOOST_CHECK_EQUAL(cell_text(json("a\x1b[31mb\nc\x7f")), "a?[31mb?c?");
   BOOST_CHECK_EQUAL(cell_text(json("café")), "café");
+  BOOST_CHECK_EQUAL(cell_text(json("x\xC2\x9B" "31my")), "x?31my"); // C1 CSI, UTF-8 encoded
 }
 
 BOOST_AUTO_TEST_CASE(tables_align_columns_by_code_points_and_cut_long_values) {
@@ -72,8 +73,12 @@ BOOST_AUTO_TEST_CASE(a_supervisors_children_of_other_tenants_are_hidden_one_by_o
   v.kind = "worker-supervisor";
   v.name = "worker-supervisor";
   v.probe.details = {{"children", "2"}};
-  v.probe.executions = {execution_probe{"e-1", "acme", execution_status::running},
-                        execution_probe{"e-2", "globex", execution_status::running}};
+  execution_probe ours, theirs;
+  ours.execution_id = "e-1";
+  ours.tenant_id = "acme";
+  theirs.execution_id = "e-2";
+  theirs.tenant_id = "globex";
+  v.probe.executions = {ours, theirs};
   redact_for_tenant(v, "acme");
   BOOST_CHECK_EQUAL(v.name, "worker-supervisor");
   BOOST_CHECK_EQUAL(v.probe.details.size(), 1u);

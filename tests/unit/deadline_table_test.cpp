@@ -13,7 +13,7 @@ const clock_type::time_point t0 = clock_type::now();
 
 clock_type::time_point at(int64_t ms) { return t0 + std::chrono::milliseconds{ms}; }
 
-arm_deadline req(const std::string& id) { return arm_deadline{id, 0, "fast_read", 10000, {}}; }
+arm_deadline req(const std::string& id) { return arm_deadline{id, 0, "fast_read", 10000, {}, "t"}; }
 
 std::vector<std::string> ids(const std::vector<arm_deadline>& v) {
   std::vector<std::string> out;

@@ -44,7 +44,7 @@ struct fixture {
                                    event_bus_actor{}, worker_supervisor_actor{}, dlq_actor{},
                                    lock_manager_actor{},
                                    std::vector<authorizer_actor>{authorizer_actor{}},
-                                   approver_actor{}});
+                                   approver_actor{}, membership_actor{}, inspector_actor{}});
   }
 
   fixture() {

@@ -240,7 +240,7 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(ep, "stagee::execution_probe");
   actor_probe ap{"busy", 3, {{"claims", "12"}, {"draining", "false"}}, {ep}};
   round_trip(ap, "stagee::actor_probe");
-  round_trip(actor_registration{"reader", "reader-1", nullptr}, "stagee::actor_registration");
+  round_trip(actor_registration{"reader", "reader-1", {}}, "stagee::actor_registration");
   actor_view av{42, "execution", "e-1", 1500, true, ap};
   round_trip(av, "stagee::actor_view");
   round_trip(node_inspect_request{"t", "execution"}, "stagee::node_inspect_request");
