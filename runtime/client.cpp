@@ -120,10 +120,21 @@ caf::expected<std::string> read_plan(const std::string& path) {
 } // namespace
 
 /// The reason of the last TLS handshake this client saw fail (the audit), to say
-/// more than CAF's disconnect_during_handshake.
+/// more than CAF's disconnect_during_handshake. Written by the audit callback on
+/// CAF's threads: read and cleared under tls_failure_mutex().
 std::string& last_tls_failure() {
   static std::string reason;
   return reason;
+}
+
+std::mutex& tls_failure_mutex() {
+  static std::mutex mtx;
+  return mtx;
+}
+
+std::string take_tls_failure() {
+  std::lock_guard<std::mutex> guard{tls_failure_mutex()};
+  return std::exchange(last_tls_failure(), std::string{});
 }
 
 caf::error check_client_tls(const tls::files& f) {
@@ -137,9 +148,8 @@ void configure_client(caf::actor_system_config& cfg, const tls::files& f) {
   cfg.load<caf::io::middleman>();
   if (f.enabled()) {
     tls::apply(cfg, f);
-    static std::mutex mtx;
     tls::on_handshake_failure([](const tls::handshake_failure& hf) {
-      std::lock_guard<std::mutex> guard{mtx};
+      std::lock_guard<std::mutex> guard{tls_failure_mutex()};
       last_tls_failure() = hf.reason;
     });
   }
@@ -156,20 +166,24 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::
     return make_stagee_error(stagee_errc::invalid_request, "gateway",
                              "--gateway must be HOST:PORT with a port 1..65535, got '" + hostport
                                + "'");
+  take_tls_failure(); // an earlier connect's
   auto gw = sys.has_openssl_manager()
               ? caf::openssl::remote_actor<gateway_actor>(sys, host, port)
               : sys.middleman().remote_actor<gateway_actor>(host, port);
   if (gw)
     return *gw;
+  // A refused handshake surfaces as disconnect_during_handshake or, depending on
+  // when the peer closes, as cannot_connect_to_node: the audit says which it was.
+  auto tls_reason = take_tls_failure();
+  auto tls_refused = sys.has_openssl_manager()
+                     && (gw.error() == caf::sec::disconnect_during_handshake || !tls_reason.empty());
   std::string hint = " (is `stagee node` running there?)";
-  if (gw.error() == caf::sec::disconnect_during_handshake) {
-    auto reason = last_tls_failure();
-    hint = sys.has_openssl_manager()
-             ? " (TLS handshake refused" + (reason.empty() ? "" : ": " + reason)
-                 + "; is --tls-cert signed by the nodes' CA, and --tls-ca theirs?)"
-             : " (the node may require TLS: give --tls-cert, --tls-key and --tls-ca)";
-  }
-  auto why = gw.error() == caf::sec::cannot_connect_to_node
+  if (tls_refused)
+    hint = " (TLS handshake refused" + (tls_reason.empty() ? "" : ": " + tls_reason)
+           + "; is --tls-cert signed by the nodes' CA, and --tls-ca theirs?)";
+  else if (gw.error() == caf::sec::disconnect_during_handshake)
+    hint = " (the node may require TLS: give --tls-cert, --tls-key and --tls-ca)";
+  auto why = gw.error() == caf::sec::cannot_connect_to_node && !tls_refused
                ? std::string{"connection refused or host unreachable"}
                : sys.render(gw.error());
   return caf::make_error(caf::sec::cannot_connect_to_node,
