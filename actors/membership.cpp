@@ -70,6 +70,7 @@ void failed(self_ptr self, const std::string& addr, const std::string& why) {
   if (e.state == link::connected)
     return; // a hello from the peer itself got in first
   e.state = e.info.name.empty() ? link::none : link::down;
+  e.cut_short = 0;
   ++e.failures;
   e.next_attempt = steady::now() + backoff(self->state.settings, e.failures);
   // First failure and then every 10th: a dead seed must not flood the log.
@@ -149,10 +150,30 @@ bool on_hello(self_ptr self, const member_hello& h) {
   e.left = from.state == "left";
   e.declared = false;
   e.failures = 0;
+  e.cut_short = 0;
   e.nudges = 0;
   for (auto& addr : h.known)
     learn(self, addr);
   tell_bus(self);
+  return true;
+}
+
+void connect(self_ptr self, const std::string& addr);
+
+/// CAF 0.17.6 closes a connection it opened whose handshake is still under way at
+/// its next heartbeat tick, with connection_timeout (it counts the link as silent
+/// since the clock's epoch; see connect_gateway in runtime/client.cpp). A live peer
+/// slow to answer (TLS, load) meets that now and then: try again at once, up to 3
+/// times, before it counts as a failure (a frozen peer fails all of them).
+bool retry_cut_short(self_ptr self, const std::string& addr, const caf::error& err) {
+  auto i = self->state.members.find(addr);
+  if (err != caf::sec::connection_timeout || i == self->state.members.end()
+      || i->second.state != link::connecting || i->second.cut_short >= 3)
+    return false;
+  auto& e = i->second;
+  ++e.cut_short;
+  e.state = e.info.name.empty() ? link::none : link::down;
+  connect(self, addr);
   return true;
 }
 
@@ -188,7 +209,10 @@ void connect(self_ptr self, const std::string& addr) {
             },
             [=](caf::error& err) { failed(self, addr, self->system().render(err)); });
       },
-      [=](caf::error& err) { failed(self, addr, self->system().render(err)); });
+      [=](caf::error& err) {
+        if (!retry_cut_short(self, addr, err))
+          failed(self, addr, self->system().render(err));
+      });
 }
 
 /// Monitored membership actor of a peer went away: its node died, froze past the

@@ -55,6 +55,7 @@ struct peer_entry {
   bool left = false;     // said goodbye (member_leaving)
   bool declared = false; // declared dead in the database during this outage
   int failures = 0;      // consecutive failed connects
+  int cut_short = 0;     // handshakes CAF cut at a heartbeat tick, tried again at once
   std::chrono::steady_clock::time_point next_attempt{};
   std::chrono::steady_clock::time_point down_since{};
   int32_t nudges = 0;    // work nudges sent since its last reported load

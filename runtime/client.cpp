@@ -159,19 +159,56 @@ void configure_client(caf::actor_system_config& cfg, const tls::files& f) {
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{100}});
 }
 
-caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport) {
+namespace {
+
+/// One connect attempt: the gateway, or CAF's error as it came.
+caf::expected<gateway_actor> connect_once(caf::actor_system& sys, const std::string& host,
+                                          uint16_t port) {
+  auto gw = sys.has_openssl_manager()
+              ? caf::openssl::remote_actor<gateway_actor>(sys, host, port)
+              : sys.middleman().remote_actor<gateway_actor>(host, port);
+  if (gw)
+    return *gw;
+  return std::move(gw.error());
+}
+
+} // namespace
+
+caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport,
+                                             std::chrono::steady_clock::time_point retry_until) {
   std::string host;
   uint16_t port = 0;
   if (!split_host_port(hostport, host, port))
     return make_stagee_error(stagee_errc::invalid_request, "gateway",
                              "--gateway must be HOST:PORT with a port 1..65535, got '" + hostport
                                + "'");
+  auto started = std::chrono::steady_clock::now();
   take_tls_failure(); // an earlier connect's
-  auto gw = sys.has_openssl_manager()
-              ? caf::openssl::remote_actor<gateway_actor>(sys, host, port)
-              : sys.middleman().remote_actor<gateway_actor>(host, port);
+  auto gw = connect_once(sys, host, port);
+  // CAF 0.17.6 stamps a connection it opens with "last heard from" = the clock's
+  // epoch until the node's handshake arrives, and its heartbeat tick closes every
+  // connection not heard from within middleman.connection-timeout: a handshake
+  // still under way at the first tick fails with connection_timeout. That is every
+  // handshake of a frozen node, and a live node's when it is slow (TLS, load). A
+  // new attempt meets the next tick at another point: try again until retry_until.
+  while (!gw && gw.error() == caf::sec::connection_timeout
+         && std::chrono::steady_clock::now() < retry_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    take_tls_failure();
+    gw = connect_once(sys, host, port);
+  }
   if (gw)
     return *gw;
+  if (gw.error() == caf::sec::connection_timeout) {
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count();
+    return caf::make_error(caf::sec::cannot_connect_to_node,
+                           "cannot reach gateway at " + hostport + ": no handshake within "
+                             + std::to_string(waited)
+                             + " ms (the node accepts connections but does not answer: it "
+                               "may be frozen or overloaded)");
+  }
   // A refused handshake surfaces as disconnect_during_handshake or, depending on
   // when the peer closes, as cannot_connect_to_node: the audit says which it was.
   auto tls_reason = take_tls_failure();

@@ -3,6 +3,7 @@
 /// with a non-zero exit code) so that scripts can parse every outcome.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -42,7 +43,13 @@ caf::error check_client_tls(const tls::files& tls);
 /// Connects to a gateway at HOST:PORT, over TLS when the system has the openssl
 /// manager (blocking; call it from main, not an actor).
 /// Errors name the problem: bad address, or the node cannot be reached.
-caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::string& hostport);
+/// With middleman.connection-timeout set (the console, nodes), CAF 0.17 cuts a
+/// handshake still under way at its next heartbeat tick; such a connect is tried
+/// again until retry_until (by then a node that never answers is reported as
+/// frozen or overloaded). Without it, a connect to a frozen node blocks.
+caf::expected<gateway_actor>
+connect_gateway(caf::actor_system& sys, const std::string& hostport,
+                std::chrono::steady_clock::time_point retry_until = {});
 
 int run_submit(const client_options& c, const submit_options& s);
 int run_status(const client_options& c, const std::string& execution_id);

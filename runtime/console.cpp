@@ -100,6 +100,8 @@ public:
     configure_client(cfg_, o.client.tls);
     // A frozen node sends no heartbeats: drop the link after 10 s of silence, so that
     // `tail` ends instead of waiting for ever (nodes beat every --heartbeat-ms, 500 ms).
+    // It also makes CAF cut a handshake under way at a heartbeat tick: connects are
+    // tried again until their deadline (connect_gateway).
     cfg_.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{10}});
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     self_ = std::make_unique<caf::scoped_actor>(*sys_);
@@ -229,26 +231,30 @@ private:
     return fail(d.code, d.message, exit_failed, d.field);
   }
 
-  /// Connects, giving up after a few seconds: CAF 0.17 waits forever for the
-  /// handshake of a frozen node, so the connect runs on its own thread.
+  /// Connects, giving up after a few seconds. A frozen node's handshake never
+  /// comes: with our connection timeout set, CAF cuts it at its next heartbeat tick
+  /// and connect_gateway tries again until the deadline. The connect still runs on
+  /// its own thread, so that a connect stuck inside CAF cannot hold the console.
   using pending_connect = std::future<caf::expected<gateway_actor>>;
+  using steady = std::chrono::steady_clock;
 
   milliseconds connect_limit() const {
     return milliseconds{std::clamp<int64_t>(opts_.client.timeout_ms, 1000, 10000)};
   }
 
-  pending_connect start_connect(const std::string& address) {
+  pending_connect start_connect(const std::string& address, steady::time_point deadline) {
     auto task = std::make_shared<std::promise<caf::expected<gateway_actor>>>();
     auto result = task->get_future();
-    std::thread([sys = sys_.get(), address, task] {
-      task->set_value(connect_gateway(*sys, address));
+    std::thread([sys = sys_.get(), address, deadline, task] {
+      task->set_value(connect_gateway(*sys, address, deadline));
     }).detach();
     return result;
   }
 
   caf::expected<gateway_actor> finish_connect(pending_connect& c, const std::string& address,
-                                              std::chrono::steady_clock::time_point deadline) {
-    if (c.wait_until(deadline) == std::future_status::ready)
+                                              steady::time_point deadline) {
+    // The connect gives up by itself at the deadline; a second more for its answer.
+    if (c.wait_until(deadline + std::chrono::seconds(1)) == std::future_status::ready)
       return c.get();
     ++abandoned_connects_;
     return caf::make_error(caf::sec::cannot_connect_to_node,
@@ -258,8 +264,9 @@ private:
   }
 
   caf::expected<gateway_actor> connect(const std::string& address) {
-    auto c = start_connect(address);
-    return finish_connect(c, address, std::chrono::steady_clock::now() + connect_limit());
+    auto deadline = steady::now() + connect_limit();
+    auto c = start_connect(address, deadline);
+    return finish_connect(c, address, deadline);
   }
 
   /// Forgets the link when the node went away since the last command: CAF 0.17
@@ -326,10 +333,10 @@ private:
     std::map<std::string, std::variant<Reply, std::string>> out;
     notice_lost_link(); // forget links to nodes that went away
     std::map<std::string, pending_connect> connecting;
+    auto deadline = steady::now() + connect_limit();
     for (auto& a : addresses)
       if (others_.count(a) == 0)
-        connecting.emplace(a, start_connect(a));
-    auto deadline = std::chrono::steady_clock::now() + connect_limit();
+        connecting.emplace(a, start_connect(a, deadline));
     for (auto& [a, c] : connecting) {
       auto gw = finish_connect(c, a, deadline);
       if (!gw) {

@@ -7,15 +7,28 @@ source "$(dirname "$0")/lib.sh"
 
 start_cluster t 2 --claim-interval-ms 100
 GW1=${GWS[0]}
-S="stagee-console-$$"
+S=console
 HIST=$WORK/history
-EXTRA_CLEANUP+=("tmux kill-session -t $S")
+# A tmux server of this test's own (its socket in WORK, no user configuration): no
+# other tmux server or setting on the machine can disturb it, and it goes with WORK.
+tm() { tmux -S "$WORK/tmux.sock" -f /dev/null "$@"; }
+EXTRA_CLEANUP+=("tmux -S $WORK/tmux.sock kill-server")
 
+# The pane stays when its processes end (remain-on-exit), so a console that died
+# shows how ("Pane is dead (signal ...)") in the screen dump of a failed wait_for.
 console_in_tmux() {
-  tmux new-session -d -s "$S" -x 200 -y 50 \
-    "env STAGEE_TENANT=t STAGEE_PRINCIPAL=p $STAGEE_BIN console --node $GW1 --history-file $HIST; echo EXIT=\$?; sleep 60"
+  tm new-session -d -s "$S" -x 200 -y 50 \
+    "env STAGEE_TENANT=t STAGEE_PRINCIPAL=p $STAGEE_BIN console --node $GW1 --history-file $HIST; echo EXIT=\$?; sleep 60" \; \
+    set-option -w -t "$S" remain-on-exit on
 }
-screen() { tmux capture-pane -p -t "$S" -S -500; }
+# A tmux command that fails means the session (or its server) is gone: say so and
+# what the screen last showed, instead of tmux's bare "server exited unexpectedly".
+tmux_lost() {
+  echo "FAIL: tmux '$*' failed: the session is gone; last screen:" >&2
+  cat "$WORK/last-screen" >&2 2>/dev/null || true
+  exit 1
+}
+screen() { tm capture-pane -p -t "$S" -S -500 | tee "$WORK/last-screen"; }
 last_line() { screen | grep -v '^$' | tail -1; }
 wait_for() { # wait_for REGEX [SECONDS]: true once the screen shows it (else dumps it)
   local tries=$(( ${2:-5} * 20 ))
@@ -24,8 +37,8 @@ wait_for() { # wait_for REGEX [SECONDS]: true once the screen shows it (else dum
   return 1
 }
 count() { screen | grep -cE -e "$1" || true; }
-keys() { tmux send-keys -t "$S" "$@"; }
-type_text() { tmux send-keys -t "$S" -l "$1"; }
+keys() { tm send-keys -t "$S" "$@" || tmux_lost send-keys "$@"; }
+type_text() { tm send-keys -t "$S" -l "$1" || tmux_lost send-keys -l "$1"; }
 run() { type_text "$1"; keys Enter; }
 ok() { if "$@"; then echo true; else echo false; fi; }
 
@@ -101,7 +114,7 @@ check "cancel from the prompt" true "$(ok wait_for '^status: +cancelled$' 15)"
 keys C-d
 check "Ctrl-D leaves" true "$(ok wait_for '^EXIT=0$')"
 check "history saved" true "$(grep -q '^use\\040t2$' "$HIST" && echo true || echo false)"
-tmux kill-session -t "$S"
+tm kill-session -t "$S"
 console_in_tmux
 wait_for '^stagee:t1>$' >/dev/null || true
 keys Up
