@@ -25,6 +25,7 @@ actor_view view_of(caf::actor_id id, const inspector_entry& e) {
   v.kind = e.kind;
   v.name = e.name;
   v.age_ms = ms_since(e.since);
+  v.tenant_id = e.tenant_id;
   return v;
 }
 
@@ -224,7 +225,9 @@ caf::typed_response_promise<node_stats> stats(self_ptr self, const node_stats_re
 } // namespace
 
 void redact_for_tenant(actor_view& v, const std::string& tenant_id) {
-  bool foreign_execution = false;
+  // The registered tenant decides even when the actor did not answer its probe
+  // (busy, or stopping): its name is the execution id.
+  bool foreign_execution = !v.tenant_id.empty() && v.tenant_id != tenant_id;
   for (auto& e : v.probe.executions) {
     if (e.tenant_id == tenant_id)
       continue;
@@ -238,6 +241,7 @@ void redact_for_tenant(actor_view& v, const std::string& tenant_id) {
   if (v.kind == "execution" && foreign_execution) {
     v.name.clear();
     v.probe.details.clear();
+    v.tenant_id.clear();
   }
 }
 
@@ -254,7 +258,8 @@ inspector_actor::behavior_type inspector(self_ptr self, inspector_settings setti
       self->monitor(r.handle);
       auto id = r.handle.id();
       self->state.actors[id] = inspector_entry{std::move(r.kind), std::move(r.name),
-                                               std::move(r.handle), steady::now()};
+                                               std::move(r.handle), steady::now(),
+                                               std::move(r.tenant_id)};
     },
     [=](const node_inspect_request& req) { return inspect_node(self, req); },
     [=](const actor_inspect_request& req) { return inspect_actor(self, req); },

@@ -41,6 +41,7 @@ struct inspector_entry {
   std::string name;
   inspectable_actor handle;
   std::chrono::steady_clock::time_point since;
+  std::string tenant_id; // an execution's; empty for the node's own actors
 };
 
 struct inspector_state {

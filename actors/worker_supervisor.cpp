@@ -34,7 +34,7 @@ void spawn_child(self_ptr self, execution_record rec, trigger first, bool immedi
                                            std::move(peers));
   st.by_address[child.address()] = id;
   if (st.peers.inspector)
-    self->send(st.peers.inspector, actor_registration{"execution", id, child});
+    self->send(st.peers.inspector, actor_registration{"execution", id, child, rec.tenant_id});
   st.children[id] = supervised_child{child, std::move(rec), std::move(restarts), immediate, lease};
 }
 

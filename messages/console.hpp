@@ -72,11 +72,12 @@ struct actor_registration {
   std::string kind;  // gateway, lock-manager, execution, reader, ...
   std::string name;  // unique on the node: "reader-2", an execution id
   inspectable_actor handle;
+  std::string tenant_id; // an execution actor's tenant; empty for the node's own actors
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_registration& x) {
-  return f(caf::meta::type_name("actor_registration"), x.kind, x.name, x.handle);
+  return f(caf::meta::type_name("actor_registration"), x.kind, x.name, x.handle, x.tenant_id);
 }
 
 /// One actor as the console shows it.
@@ -87,12 +88,15 @@ struct actor_view {
   int64_t age_ms = 0;
   bool answered = false; // false: no probe reply within the inspector's deadline
   actor_probe probe;
+  // An execution actor's tenant as registered (known whether or not it answers),
+  // for redaction; empty for the node's own actors and once withheld.
+  std::string tenant_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_view& x) {
   return f(caf::meta::type_name("actor_view"), x.id, x.kind, x.name, x.age_ms, x.answered,
-           x.probe);
+           x.probe, x.tenant_id);
 }
 
 /// `actors [--kind K]`: this node and its registered actors. tenant_id is set by

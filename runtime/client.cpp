@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <mutex>
 #include <thread>
@@ -119,12 +120,13 @@ caf::expected<std::string> read_plan(const std::string& path) {
 
 } // namespace
 
-/// The reason of the last TLS handshake this client saw fail (the audit), to say
-/// more than CAF's disconnect_during_handshake. Written by the audit callback on
-/// CAF's threads: read and cleared under tls_failure_mutex().
-std::string& last_tls_failure() {
-  static std::string reason;
-  return reason;
+/// The reasons of TLS handshakes this client saw fail (the audit), by peer
+/// ("ip:port"), to say more than CAF's disconnect_during_handshake. Written by the
+/// audit callback on CAF's threads, read under tls_failure_mutex(). Keyed by peer
+/// because the console connects to several nodes at once (`stats`).
+std::map<std::string, std::string>& tls_failures() {
+  static std::map<std::string, std::string> reasons;
+  return reasons;
 }
 
 std::mutex& tls_failure_mutex() {
@@ -132,9 +134,26 @@ std::mutex& tls_failure_mutex() {
   return mtx;
 }
 
-std::string take_tls_failure() {
+/// Takes the failure seen with host:port: the peer itself, or, when host is a
+/// name, the one failed peer on that port.
+std::string take_tls_failure(const std::string& host, uint16_t port) {
   std::lock_guard<std::mutex> guard{tls_failure_mutex()};
-  return std::exchange(last_tls_failure(), std::string{});
+  auto& all = tls_failures();
+  auto i = all.find(host + ":" + std::to_string(port));
+  if (i == all.end()) {
+    auto suffix = ":" + std::to_string(port);
+    auto same_port = [&](auto& kv) {
+      return kv.first.size() > suffix.size()
+             && kv.first.compare(kv.first.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (std::count_if(all.begin(), all.end(), same_port) == 1)
+      i = std::find_if(all.begin(), all.end(), same_port);
+  }
+  if (i == all.end())
+    return {};
+  auto reason = std::move(i->second);
+  all.erase(i);
+  return reason;
 }
 
 caf::error check_client_tls(const tls::files& f) {
@@ -150,7 +169,7 @@ void configure_client(caf::actor_system_config& cfg, const tls::files& f) {
     tls::apply(cfg, f);
     tls::on_handshake_failure([](const tls::handshake_failure& hf) {
       std::lock_guard<std::mutex> guard{tls_failure_mutex()};
-      last_tls_failure() = hf.reason;
+      tls_failures()[hf.peer] = hf.reason;
     });
   }
   cfg.set("scheduler.max-threads", 2);
@@ -183,7 +202,7 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::
                              "--gateway must be HOST:PORT with a port 1..65535, got '" + hostport
                                + "'");
   auto started = std::chrono::steady_clock::now();
-  take_tls_failure(); // an earlier connect's
+  take_tls_failure(host, port); // an earlier connect's
   auto gw = connect_once(sys, host, port);
   // CAF 0.17.6 stamps a connection it opens with "last heard from" = the clock's
   // epoch until the node's handshake arrives, and its heartbeat tick closes every
@@ -194,7 +213,7 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::
   while (!gw && gw.error() == caf::sec::connection_timeout
          && std::chrono::steady_clock::now() < retry_until) {
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    take_tls_failure();
+    take_tls_failure(host, port);
     gw = connect_once(sys, host, port);
   }
   if (gw)
@@ -211,7 +230,7 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& sys, const std::
   }
   // A refused handshake surfaces as disconnect_during_handshake or, depending on
   // when the peer closes, as cannot_connect_to_node: the audit says which it was.
-  auto tls_reason = take_tls_failure();
+  auto tls_reason = take_tls_failure(host, port);
   auto tls_refused = sys.has_openssl_manager()
                      && (gw.error() == caf::sec::disconnect_during_handshake || !tls_reason.empty());
   std::string hint = " (is `stagee node` running there?)";

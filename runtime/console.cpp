@@ -1,6 +1,7 @@
 #include "runtime/console.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <future>
@@ -758,13 +759,19 @@ private:
     return v;
   }
 
-  bool check_execution_id(const std::string& id, const std::string& cmd) {
-    if (valid_uuid(id))
-      return true;
-    fail("invalid_request",
-         "`" + cmd + "` needs an execution id (a UUID, from `executions`), got '" + id + "'",
-         exit_unreachable, "execution_id");
-    return false;
+  /// The execution id argument of `cmd`, in the lowercase form events, locks and
+  /// listings carry (a UUID pasted in capitals must match them too).
+  std::optional<std::string> execution_id_arg(const std::string& raw, const std::string& cmd) {
+    if (!valid_uuid(raw)) {
+      fail("invalid_request",
+           "`" + cmd + "` needs an execution id (a UUID, from `executions`), got '" + raw + "'",
+           exit_unreachable, "execution_id");
+      return std::nullopt;
+    }
+    std::string id = raw;
+    std::transform(id.begin(), id.end(), id.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return id;
   }
 
   int cmd_executions(const parsed_args& a) {
@@ -797,9 +804,10 @@ private:
   }
 
   int cmd_show(const parsed_args& a) {
-    auto& id = a.positionals[0];
-    if (!check_execution_id(id, "show"))
+    auto parsed_id = execution_id_arg(a.positionals[0], "show");
+    if (!parsed_id)
       return exit_unreachable;
+    auto& id = *parsed_id;
     auto s = ask<status_reply>(status_request{"", id}, "show");
     if (!s)
       return exit_failed;
@@ -854,9 +862,10 @@ private:
   }
 
   int cmd_tail(const parsed_args& a) {
-    auto& id = a.positionals[0];
-    if (!check_execution_id(id, "tail"))
+    auto parsed_id = execution_id_arg(a.positionals[0], "tail");
+    if (!parsed_id)
       return exit_unreachable;
+    auto& id = *parsed_id;
     auto after = number_option(a, "after", 0, 0, INT64_MAX);
     if (!after || !ensure_link())
       return exit_unreachable;
@@ -1046,9 +1055,10 @@ private:
   }
 
   int cmd_cancel(const parsed_args& a) {
-    auto& id = a.positionals[0];
-    if (!check_execution_id(id, "cancel"))
+    auto parsed_id = execution_id_arg(a.positionals[0], "cancel");
+    if (!parsed_id)
       return exit_unreachable;
+    auto& id = *parsed_id;
     auto wait = number_option(a, "wait-ms", 10000, 0, 60000);
     if (!wait)
       return exit_unreachable;
@@ -1068,10 +1078,11 @@ private:
   }
 
   int decide(const parsed_args& a, decision kind) {
-    auto& id = a.positionals[0];
     auto name = kind == decision::approve ? "approve" : "reject";
-    if (!check_execution_id(id, name))
+    auto parsed_id = execution_id_arg(a.positionals[0], name);
+    if (!parsed_id)
       return exit_unreachable;
+    auto& id = *parsed_id;
     approve_request req;
     req.execution_id = id;
     req.kind = kind;

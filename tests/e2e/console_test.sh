@@ -91,6 +91,8 @@ check "show: transitions are the journal" \
   "$(jq -r '[.transitions[].event] | join(" ")' <<<"$show")"
 check "show: its lock and its deadline timer" "web-1|execution deadline|$OWNER" \
   "$(jq -r '"\(.locks[0].target)|\(.timers[0].kind)|\(.timers[0].node)"' <<<"$show")"
+check "show: an id pasted in capitals is the same execution, lock included" "$ID|web-1" \
+  "$(cj "$GW1" "show ${ID^^}" | jq -r '"\(.execution.execution_id)|\(.locks[0].target)"')"
 
 # timers: armed on the owner only
 check "timers: the deadline is armed on $OWNER" "$ID|true" \

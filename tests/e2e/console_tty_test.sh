@@ -102,6 +102,10 @@ jq '.name = "slow two"' "$WORK/slow.json" >"$WORK/slow2.json"
 ID2=$("$STAGEE_BIN" submit --gateway "$GW1" --mode background "$WORK/slow2.json" | jq -r .execution_id)
 run "tail $ID2"
 check "the second tail follows" true "$(ok wait_for "following $ID2")"
+# The node's bus forgot the first tail's subscriber when Ctrl-C stopped it: it
+# watches one execution now (ID2), not ID as well.
+check "the first tail's subscription is gone from the bus" 1 \
+  "$("$STAGEE_BIN" console --node "$GW1" --json -c "actors --kind event-bus" | jq -r '.actors[0].details.watched_executions')"
 "$STAGEE_BIN" cancel --gateway "$GW1" "$ID" >/dev/null
 sleep 1
 check "the first tail's events do not leak into the second" 0 "$(count 'cancelled running -> cancelled')"

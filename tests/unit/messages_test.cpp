@@ -240,8 +240,8 @@ BOOST_AUTO_TEST_CASE(every_registered_message_type_round_trips_through_basp_enco
   round_trip(ep, "stagee::execution_probe");
   actor_probe ap{"busy", 3, {{"claims", "12"}, {"draining", "false"}}, {ep}};
   round_trip(ap, "stagee::actor_probe");
-  round_trip(actor_registration{"reader", "reader-1", {}}, "stagee::actor_registration");
-  actor_view av{42, "execution", "e-1", 1500, true, ap};
+  round_trip(actor_registration{"execution", "e-1", {}, "acme"}, "stagee::actor_registration");
+  actor_view av{42, "execution", "e-1", 1500, true, ap, "acme"};
   round_trip(av, "stagee::actor_view");
   round_trip(node_inspect_request{"t", "execution"}, "stagee::node_inspect_request");
   round_trip(node_inspection{"n1", "ABC#1", 60000, 8, 2, 2, 40, {av}},
