@@ -76,7 +76,7 @@ int round_trip(const client_options& c, Request req, int64_t resend_after_ms = 0
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{c.timeout_ms};
   for (int attempt = 1;; ++attempt) {
     client_system cs{c.tls};
-    auto gw = connect_gateway(*cs.sys, c.gateway);
+    auto gw = connect_gateway(*cs.sys, c.gateway, deadline);
     if (!gw)
       return unreachable(gw.error());
     caf::scoped_actor self{*cs.sys};
@@ -176,6 +176,11 @@ void configure_client(caf::actor_system_config& cfg, const tls::files& f) {
   // Nodes drop links that stay silent past their --link-timeout-ms (at least
   // 500 ms): heartbeats keep an idle client (wait --follow) connected.
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{100}});
+  // Longer than the longest --heartbeat-ms (60 s): a healthy idle link is never
+  // dropped, a frozen node's is after 2 min. Without any timeout CAF never gives up
+  // on a frozen node's handshake; with one, it cuts it at a tick and connect_gateway
+  // tries again until the command's deadline.
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::minutes{2}});
 }
 
 namespace {
@@ -354,7 +359,7 @@ int follow_events(const client_options& c, const std::string& execution_id, int6
     if (attempt > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds{std::min<size_t>(attempt, 10) * 100});
     auto& addr = gateways[attempt % gateways.size()];
-    auto gw = connect_gateway(*cs.sys, addr);
+    auto gw = connect_gateway(*cs.sys, addr, deadline);
     if (!gw) {
       last_error = gw.error();
       continue;

@@ -46,7 +46,7 @@ caf::error check_client_tls(const tls::files& tls);
 /// With middleman.connection-timeout set (the console, nodes), CAF 0.17 cuts a
 /// handshake still under way at its next heartbeat tick; such a connect is tried
 /// again until retry_until (by then a node that never answers is reported as
-/// frozen or overloaded). Without it, a connect to a frozen node blocks.
+/// frozen or overloaded). configure_client sets one, so pass the command's deadline.
 caf::expected<gateway_actor>
 connect_gateway(caf::actor_system& sys, const std::string& hostport,
                 std::chrono::steady_clock::time_point retry_until = {});

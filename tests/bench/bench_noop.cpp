@@ -349,7 +349,8 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   configure_client(cfg);
   caf::actor_system sys{cfg};
-  auto gw = connect_gateway(sys, o.gateway);
+  auto gw = connect_gateway(sys, o.gateway,
+                            std::chrono::steady_clock::now() + std::chrono::seconds(10));
   if (!gw) {
     std::cout << json{{"event", "bench_error"},
                       {"error", "cannot reach gateway at " + o.gateway + ": "

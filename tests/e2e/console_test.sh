@@ -196,7 +196,13 @@ kill -STOP "${NODE_PIDS[1]}"
 t0=$(date +%s%3N)
 out=$("$STAGEE_BIN" console --node "${GWS[1]}" --timeout-ms 3000 --json -c actors 2>&1 || true)
 t1=$(date +%s%3N)
+t2=$(date +%s%3N)
+st_rc=0
+st_out=$("$STAGEE_BIN" status --gateway "${GWS[1]}" --timeout-ms 2000 "$ID" 2>&1) || st_rc=$?
+t3=$(date +%s%3N)
 kill -CONT "${NODE_PIDS[1]}"
+check "frozen node: a client command gives up at its deadline too, saying why" "2|true|true" \
+  "$st_rc|$(grep -q 'frozen or overloaded' <<<"$st_out" && echo true || echo "false: $st_out")|$([ $((t3 - t2)) -lt 6000 ] && echo true || echo "false ($((t3 - t2)) ms)")"
 check "frozen node: unavailable within the timeout, said to be frozen" "unavailable|true|true" \
   "$(jq -r '"\(.error.code)|\(.error.message | test("frozen or overloaded"))"' <<<"$out")|$([ $((t1 - t0)) -lt 8000 ] && echo true || echo "false ($((t1 - t0)) ms)")"
 echo "frozen node answered in $((t1 - t0)) ms" >&2
